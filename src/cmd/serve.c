@@ -1,0 +1,129 @@
+/* Supervisor wiring and the per-thread HTTP role (see serve.h). */
+#include "cmd/serve.h"
+
+#include <stdlib.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/supervisor.h"
+
+typedef struct http_state {
+    hs_http_server_t *srv;
+    hs_http_handler_t *h;
+    const hs_http_role_arg_t *arg;
+} http_state_t;
+
+static int http_start(void *arg, hs_loop_t *loop, unsigned index, void **state)
+{
+    const hs_http_role_arg_t *a = arg;
+    http_state_t *st = calloc(1, sizeof(*st));
+    if (!st)
+        return HS_ENOMEM;
+    st->arg = a;
+    int err = 0;
+    st->h = a->make(a->ctx, &err);
+    if (!st->h) {
+        hs_log_error("start_failed", "what=%s err=\"%s\"", a->what, hs_strerror(err));
+        free(st);
+        return err ? err : HS_ENOMEM;
+    }
+    hs_http_server_opts_t so = a->server;
+    so.handler = st->h;
+    int rc = hs_http_server_start(loop, &so, &st->srv);
+    if (rc != 0) {
+        hs_log_error("listen_failed", "what=%s addr=%s err=\"%s\"", a->what, so.listen,
+                     hs_strerror(rc));
+        a->destroy(st->h);
+        free(st);
+        return rc;
+    }
+    if (index == 0)
+        hs_log_info("listen", "what=%s addr=%s", a->what, so.listen);
+    *state = st;
+    return 0;
+}
+
+static void http_drain(void *state, void (*done)(void *), void *arg)
+{
+    http_state_t *st = state;
+    hs_http_server_drain(st->srv, done, arg);
+}
+
+static void http_close_all(void *state)
+{
+    http_state_t *st = state;
+    hs_http_server_close_all(st->srv);
+}
+
+static void http_free(void *state)
+{
+    http_state_t *st = state;
+    hs_http_server_free(st->srv);
+    st->arg->destroy(st->h);
+    free(st);
+}
+
+const hs_role_t hs_http_role = {
+    .name = "http",
+    .start = http_start,
+    .drain = http_drain,
+    .close_all = http_close_all,
+    .free = http_free,
+};
+
+hs_http_server_opts_t hs_serve_http_opts(const hs_config_t *cfg, const char *listen)
+{
+    return (hs_http_server_opts_t){
+        .listen = listen,
+        .max_head_bytes = (uint32_t)cfg->http_max_header_bytes,
+        .max_headers = (uint32_t)cfg->http_max_headers,
+        .max_body_bytes = cfg->http_max_body_bytes,
+        .header_timeout_ms = cfg->http_header_timeout,
+        .body_timeout_ms = cfg->http_body_timeout,
+        .idle_timeout_ms = cfg->http_idle_timeout,
+        .send_timeout_ms = cfg->http_send_timeout,
+        .max_connections = (uint32_t)cfg->http_max_connections,
+        .max_requests_per_conn = (uint32_t)cfg->http_max_requests_per_conn,
+        .listen_fd = -1,
+    };
+}
+
+typedef struct serve_ctx {
+    hs_cli_t *cli;
+    int (*worker)(const hs_config_t *cfg, int ready_fd);
+} serve_ctx_t;
+
+static void apply_log_level(const hs_config_t *cfg)
+{
+    hs_log_level_t lvl;
+    if (hs_log_level_parse(cfg->log_level, &lvl) == 0)
+        hs_log_set_level(lvl);
+}
+
+static int worker_main(void *arg, unsigned generation, int ready_fd)
+{
+    serve_ctx_t *c = arg;
+    (void)generation;
+    apply_log_level(&c->cli->cfg);
+    return c->worker(&c->cli->cfg, ready_fd);
+}
+
+static int reload(void *arg, char *err, size_t errlen)
+{
+    serve_ctx_t *c = arg;
+    hs_config_t fresh;
+    if (hs_cli_load_config(c->cli, &fresh, err, errlen) != 0)
+        return HS_ECONFIG;
+    hs_config_free(&c->cli->cfg);
+    c->cli->cfg = fresh;
+    apply_log_level(&c->cli->cfg);
+    return 0;
+}
+
+int hs_serve(hs_cli_t *cli, int (*worker)(const hs_config_t *cfg, int ready_fd))
+{
+    apply_log_level(&cli->cfg);
+    serve_ctx_t c = {cli, worker};
+    hs_supervisor_ops_t ops = {worker_main, reload};
+    return hs_supervise(&ops, &c);
+}

@@ -1,0 +1,35 @@
+/*
+ * What every long-running command shares: the supervisor around a worker
+ * process, configuration reload on SIGHUP, and an "HTTP role" that runs one
+ * HTTP server per worker thread with a handler made per thread.
+ */
+#ifndef HS_CMD_SERVE_H
+#define HS_CMD_SERVE_H
+
+#include "cmd/cli.h"
+#include "core/workers.h"
+#include "http/server.h"
+
+/* Argument of hs_http_role: the server options and a per-thread handler
+ * factory. */
+typedef struct hs_http_role_arg {
+    const char *what; /* name in logs ("static", "edge"...) */
+    hs_http_server_opts_t server;
+    hs_http_handler_t *(*make)(void *ctx, int *err);
+    void (*destroy)(hs_http_handler_t *h);
+    void *ctx;
+} hs_http_role_arg_t;
+
+extern const hs_role_t hs_http_role;
+
+/* HTTP server options from the http.* configuration keys. */
+hs_http_server_opts_t hs_serve_http_opts(const hs_config_t *cfg, const char *listen);
+
+/*
+ * Runs `worker(cfg, ready_fd)` under the supervisor: restarted when it
+ * dies, re-run with a freshly loaded configuration on SIGHUP. The worker
+ * builds its roles and calls hs_workers_run. Returns the exit status.
+ */
+int hs_serve(hs_cli_t *cli, int (*worker)(const hs_config_t *cfg, int ready_fd));
+
+#endif

@@ -1,0 +1,800 @@
+/*
+ * Maintenance passes over a store: fsck (index and fragment consistency,
+ * refcounts recounted from the manifests), heal (rebuild missing or bad
+ * fragments, e.g. a replaced drive), scrub (read and verify every block at
+ * a bounded rate) and gc (reclaim unreferenced chunks and stripes, compact
+ * mostly-dead stripes, sweep orphan files of crashed writers).
+ *
+ * Locking: heal and scrub hold the store's shared lock, so reads and puts
+ * go on while they run. gc and fsck --repair hold the exclusive lock: they
+ * delete files, and a put must not deduplicate against a chunk being freed.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "core/err.h"
+#include "objects/internal.h"
+#include "objects/objects.h"
+
+/* ---- a hash -> count map for recounting references ---- */
+typedef struct refent {
+    uint8_t hash[32];
+    uint64_t count;
+    uint8_t used, seen;
+} refent_t;
+
+typedef struct refmap {
+    refent_t *t;
+    size_t cap, n;
+} refmap_t;
+
+static refent_t *ref_slot(refmap_t *m, const uint8_t *hash, bool add)
+{
+    if (add && (m->n + 1) * 2 > m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 4096;
+        refent_t *nt = calloc(nc, sizeof(*nt));
+        if (!nt)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->t[i].used)
+                continue;
+            uint64_t h;
+            memcpy(&h, m->t[i].hash, 8);
+            size_t j = h & (nc - 1);
+            while (nt[j].used)
+                j = (j + 1) & (nc - 1);
+            nt[j] = m->t[i];
+        }
+        free(m->t);
+        m->t = nt;
+        m->cap = nc;
+    }
+    if (!m->cap)
+        return NULL;
+    uint64_t h;
+    memcpy(&h, hash, 8);
+    for (size_t j = h & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
+        if (!m->t[j].used) {
+            if (!add)
+                return NULL;
+            m->t[j].used = 1;
+            memcpy(m->t[j].hash, hash, 32);
+            m->n++;
+            return &m->t[j];
+        }
+        if (memcmp(m->t[j].hash, hash, 32) == 0)
+            return &m->t[j];
+    }
+}
+
+/* ---- stripe list ---- */
+typedef struct stripe_ent {
+    uint64_t id;
+    hs__stripe_rec_t rec;
+    uint64_t live_chunks, live_bytes; /* recounted by fsck */
+} stripe_ent_t;
+
+static uint64_t rd_be64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+static int list_stripes(hs_objects_t *s, stripe_ent_t **out, size_t *n)
+{
+    hs_kv_txn_t *txn;
+    hs_kv_cursor_t *c;
+    hs_kv_val_t k, v;
+    uint8_t pfx = HS_K_STRIPE;
+    size_t cap = 0;
+    stripe_ent_t *a = NULL;
+    *n = 0;
+    int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
+    if (rc < 0)
+        return rc;
+    if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0) {
+        hs_kv_txn_abort(txn);
+        return rc;
+    }
+    while ((rc = hs_kv_cursor_next(c, &k, &v)) == 0) {
+        if (k.len != 9)
+            continue;
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 256;
+            stripe_ent_t *na = realloc(a, nc * sizeof(*na));
+            if (!na) {
+                rc = HS_ENOMEM;
+                break;
+            }
+            a = na;
+            cap = nc;
+        }
+        memset(&a[*n], 0, sizeof(a[*n]));
+        a[*n].id = rd_be64((const uint8_t *)k.data + 1);
+        if (hs__stripe_dec(&a[*n].rec, v.data, v.len) == 0)
+            (*n)++;
+    }
+    hs_kv_cursor_close(c);
+    hs_kv_txn_abort(txn);
+    if (rc != HS_EOF) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+static stripe_ent_t *find_stripe(stripe_ent_t *a, size_t n, uint64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && a[lo].id == id ? &a[lo] : NULL;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Checks (and with repair rebuilds) the fragments of every stripe. */
+static int check_stripes(hs_objects_t *s, stripe_ent_t *a, size_t n, const hs_obj_maint_opts_t *o,
+                         const char *phase, bool verify, bool repair, hs_obj_report_t *rep)
+{
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    uint64_t t0 = mono_ns(), last = 0;
+    int rc = 0;
+    for (size_t k = 0; k < n; k++) {
+        const hs__stripe_rec_t *st = &a[k].rec;
+        bool bad = false;
+        rep->stripes++;
+        rep->bytes_stored += (uint64_t)st->frag_len * (st->d + st->p);
+        if (verify) {
+            size_t need = (size_t)st->d * st->frag_len;
+            if (need > cap) {
+                uint8_t *nb = realloc(buf, need);
+                if (!nb) {
+                    rc = HS_ENOMEM;
+                    break;
+                }
+                buf = nb;
+                cap = need;
+            }
+            hs_obj_report_t r1 = {0};
+            int lr = hs__stripe_load(s, a[k].id, st, buf, true, repair, &r1);
+            rep->frags_missing += r1.frags_missing;
+            rep->frags_corrupt += r1.frags_corrupt;
+            rep->frags_rebuilt += r1.frags_rebuilt;
+            rep->stripes_lost += r1.stripes_lost;
+            rep->bytes_read += r1.bytes_read;
+            rep->errors += r1.errors;
+            if (lr < 0 && lr != HS_EIO) {
+                rc = lr;
+                break;
+            }
+        } else {
+            for (int i = 0; i < st->d + st->p; i++) {
+                char path[4200];
+                hs__frag_hdr_t h;
+                hs__frag_path(path, sizeof(path), hs__frag_drive(s, st, i), a[k].id, i);
+                int fd = hs__frag_open(path, a[k].id, i, st, &h);
+                if (fd < 0) {
+                    bad = true;
+                    rep->frags_missing++;
+                    continue;
+                }
+                close(fd);
+                hs__frag_hdr_free(&h);
+            }
+            if (bad && repair) {
+                size_t need = (size_t)st->d * st->frag_len;
+                if (need > cap) {
+                    uint8_t *nb = realloc(buf, need);
+                    if (!nb) {
+                        rc = HS_ENOMEM;
+                        break;
+                    }
+                    buf = nb;
+                    cap = need;
+                }
+                hs_obj_report_t r1 = {0};
+                hs__stripe_load(s, a[k].id, st, buf, true, true, &r1);
+                rep->frags_rebuilt += r1.frags_rebuilt;
+                rep->frags_corrupt += r1.frags_corrupt;
+                rep->stripes_lost += r1.stripes_lost;
+                rep->errors += r1.errors;
+            }
+        }
+        /* Rate bound: sleep until bytes_read / elapsed <= rate. */
+        if (o && o->rate_bps) {
+            uint64_t el = mono_ns() - t0;
+            uint64_t due = (uint64_t)((double)rep->bytes_read * 1e9 / (double)o->rate_bps);
+            if (due > el)
+                usleep((useconds_t)((due - el) / 1000));
+        }
+        if (o && o->progress) {
+            uint64_t now = mono_ns();
+            if (now - last > 250000000ull || k + 1 == n) {
+                o->progress(o->progress_arg, phase, k + 1, n);
+                last = now;
+            }
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+int hs_objects_heal(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_report_t *rep)
+{
+    stripe_ent_t *a = NULL;
+    size_t n;
+    hs_obj_report_t dummy;
+    if (!rep)
+        rep = &dummy;
+    memset(rep, 0, sizeof(*rep));
+    int lk = hs__lock(s, false, false);
+    if (lk < 0)
+        return lk;
+    int rc = list_stripes(s, &a, &n);
+    if (rc == 0)
+        rc = check_stripes(s, a, n, opts, "heal", opts && opts->verify_data, true, rep);
+    free(a);
+    hs__unlock(lk);
+    if (rc < 0)
+        return rc;
+    return rep->stripes_lost || rep->errors ? HS_ECORRUPT : 0;
+}
+
+int hs_objects_scrub(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_report_t *rep)
+{
+    stripe_ent_t *a = NULL;
+    size_t n;
+    hs_obj_report_t dummy;
+    if (!rep)
+        rep = &dummy;
+    memset(rep, 0, sizeof(*rep));
+    int lk = hs__lock(s, false, false);
+    if (lk < 0)
+        return lk;
+    int rc = list_stripes(s, &a, &n);
+    if (rc == 0)
+        rc = check_stripes(s, a, n, opts, "scrub", true, true, rep);
+    free(a);
+    hs__unlock(lk);
+    if (rc < 0)
+        return rc;
+    return rep->stripes_lost || rep->errors ? HS_ECORRUPT : 0;
+}
+
+/* Collects the keys under a one-byte prefix (key copies, concatenated
+ * with 2-byte lengths) so a write transaction can then change them. */
+static int collect_keys(hs_kv_txn_t *txn, uint8_t pfx, uint8_t **out, size_t *len, size_t *count)
+{
+    hs_kv_cursor_t *c;
+    hs_kv_val_t k, v;
+    size_t cap = 4096, n = 0;
+    uint8_t *b = malloc(cap);
+    *count = 0;
+    if (!b)
+        return HS_ENOMEM;
+    int rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    while ((rc = hs_kv_cursor_next(c, &k, &v)) == 0) {
+        if (n + 2 + k.len + HS__STRIPE_REC_LEN > cap) {
+            uint8_t *nb = realloc(b, cap * 2);
+            if (!nb) {
+                rc = HS_ENOMEM;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        b[n] = (uint8_t)(k.len >> 8);
+        b[n + 1] = (uint8_t)k.len;
+        memcpy(b + n + 2, k.data, k.len);
+        n += 2 + k.len;
+        /* garbage entries carry the stripe geometry as their value */
+        size_t vl = v.len > HS__STRIPE_REC_LEN ? HS__STRIPE_REC_LEN : v.len;
+        b[n] = (uint8_t)vl;
+        memcpy(b + n + 1, v.data, vl);
+        n += 1 + vl;
+        (*count)++;
+    }
+    hs_kv_cursor_close(c);
+    if (rc != HS_EOF) {
+        free(b);
+        return rc;
+    }
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+/* Frees the chunks whose refcount is still 0 ('z' queue); stripes left
+ * with no live chunk move to the 'g' queue. */
+static int gc_zero(hs_objects_t *s, hs_obj_report_t *rep)
+{
+    hs_kv_txn_t *txn;
+    uint8_t *keys;
+    size_t len, count;
+    int rc = hs_kv_txn_begin(s->kv, 0, &txn);
+    if (rc < 0)
+        return rc;
+    if ((rc = collect_keys(txn, HS_K_ZERO, &keys, &len, &count)) < 0) {
+        hs_kv_txn_abort(txn);
+        return rc;
+    }
+    for (size_t o = 0; o < len && rc == 0;) {
+        size_t kl = (size_t)keys[o] << 8 | keys[o + 1];
+        const uint8_t *key = keys + o + 2;
+        size_t vl = keys[o + 2 + kl];
+        o += 2 + kl + 1 + vl;
+        if (kl != 33)
+            continue;
+        hs__chunk_rec_t c;
+        const uint8_t *hash = key + 1;
+        hs_kv_del(txn, key, kl);
+        if (hs__get_chunk(txn, hash, &c) < 0 || c.refs > 0)
+            continue;
+        uint8_t ck[33], rk[13];
+        hs_kv_del(txn, ck, hs__key_chunk(ck, hash));
+        hs_kv_del(txn, rk, hs__key_rev(rk, c.stripe, c.off));
+        rep->chunks_freed++;
+        hs__stripe_rec_t st;
+        if (hs__get_stripe(txn, c.stripe, &st) < 0)
+            continue;
+        st.live_chunks = st.live_chunks ? st.live_chunks - 1 : 0;
+        st.live_bytes = st.live_bytes >= c.stored_len ? st.live_bytes - c.stored_len : 0;
+        if (st.live_chunks == 0) {
+            uint8_t sk[9], gk[9], gv[HS__STRIPE_REC_LEN];
+            hs__stripe_enc(gv, &st);
+            hs_kv_del(txn, sk, hs__key_stripe(sk, c.stripe));
+            rc = hs_kv_put(txn, gk, hs__key_garbage(gk, c.stripe), gv, sizeof(gv));
+        } else {
+            rc = hs__put_stripe(txn, c.stripe, &st);
+        }
+    }
+    free(keys);
+    if (rc < 0) {
+        hs_kv_txn_abort(txn);
+        return rc;
+    }
+    return hs_kv_txn_commit(txn);
+}
+
+/* Unlinks the files of stripes in the 'g' queue, then drops the entries
+ * (after a crash the queue is simply processed again). */
+static int gc_garbage(hs_objects_t *s, hs_obj_report_t *rep)
+{
+    hs_kv_txn_t *txn;
+    uint8_t *keys;
+    size_t len, count;
+    int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
+    if (rc < 0)
+        return rc;
+    rc = collect_keys(txn, HS_K_GARBAGE, &keys, &len, &count);
+    hs_kv_txn_abort(txn);
+    if (rc < 0)
+        return rc;
+    if (count == 0) {
+        free(keys);
+        return 0;
+    }
+    for (size_t o = 0; o < len;) {
+        size_t kl = (size_t)keys[o] << 8 | keys[o + 1];
+        const uint8_t *key = keys + o + 2;
+        size_t vl = keys[o + 2 + kl];
+        const uint8_t *val = keys + o + 3 + kl;
+        o += 2 + kl + 1 + vl;
+        hs__stripe_rec_t st;
+        if (kl != 9 || hs__stripe_dec(&st, val, vl) < 0)
+            continue;
+        uint64_t id = rd_be64(key + 1);
+        for (int i = 0; i < st.d + st.p; i++) {
+            char path[4200];
+            hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), id, i);
+            unlink(path);
+        }
+        rep->stripes_freed++;
+        rep->bytes_freed += (uint64_t)st.frag_len * (st.d + st.p);
+    }
+    if (!s->no_fsync)
+        for (int i = 0; i < s->ndrives; i++)
+            hs__fsync_path(s->drives[i], true);
+    if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0) {
+        free(keys);
+        return rc;
+    }
+    for (size_t o = 0; o < len;) {
+        size_t kl = (size_t)keys[o] << 8 | keys[o + 1];
+        size_t vl = keys[o + 2 + kl];
+        hs_kv_del(txn, keys + o + 2, kl);
+        o += 2 + kl + 1 + vl;
+    }
+    free(keys);
+    return hs_kv_txn_commit(txn);
+}
+
+/* Removes fragment files that no stripe record owns (a writer killed
+ * before its commit) and temp files of interrupted repairs. Runs under the
+ * exclusive lock, so no put is in flight. */
+static int gc_orphans(hs_objects_t *s, bool remove, hs_obj_report_t *rep)
+{
+    hs_kv_txn_t *txn;
+    int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < s->ndrives; i++) {
+        DIR *dir = opendir(s->drives[i]);
+        struct dirent *de;
+        if (!dir)
+            continue;
+        while ((de = readdir(dir))) {
+            const char *nm = de->d_name;
+            if (nm[0] == '.')
+                continue;
+            bool orphan = false;
+            char *end = NULL;
+            unsigned long long id = strtoull(nm, &end, 16);
+            if (strstr(nm, ".tmp")) {
+                orphan = true;
+            } else if (end == nm + 16 && *end == '.') {
+                hs__stripe_rec_t st;
+                uint8_t gk[9];
+                hs_kv_val_t v;
+                int idx = atoi(end + 1);
+                if (hs__get_stripe(txn, id, &st) == 0) {
+                    /* owned, if it sits where the rotation puts it */
+                    orphan = idx >= st.d + st.p ||
+                             strcmp(hs__frag_drive(s, &st, idx), s->drives[i]) != 0;
+                } else {
+                    orphan = hs_kv_get(txn, gk, hs__key_garbage(gk, id), &v) != 0;
+                }
+            } else {
+                continue; /* not ours: leave it */
+            }
+            if (!orphan)
+                continue;
+            rep->orphans++;
+            if (remove) {
+                char path[4200];
+                snprintf(path, sizeof(path), "%s/%s", s->drives[i], nm);
+                if (unlink(path) == 0)
+                    rep->orphans_removed++;
+            }
+        }
+        closedir(dir);
+    }
+    hs_kv_txn_abort(txn);
+    return 0;
+}
+
+/* Rewrites the live chunks of stripes less than half live into new
+ * stripes, then queues the old ones as garbage. */
+static int gc_compact(hs_objects_t *s, hs_obj_report_t *rep)
+{
+    stripe_ent_t *a = NULL;
+    size_t n;
+    int rc = list_stripes(s, &a, &n);
+    if (rc < 0)
+        return rc;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        hs__stripe_rec_t *st = &a[k].rec;
+        if (st->live_bytes * 2 >= st->data_len)
+            continue;
+        uint8_t *buf = malloc((size_t)st->d * st->frag_len);
+        hs__packer_t *pk = NULL;
+        hs_kv_txn_t *txn = NULL;
+        if (!buf)
+            return HS_ENOMEM;
+        if ((rc = hs__stripe_load(s, a[k].id, st, buf, false, true, NULL)) < 0 ||
+            (rc = hs__packer_new(s, st->tier, &pk)) < 0) {
+            free(buf);
+            hs__packer_free(pk);
+            if (rc == HS_EIO) { /* a lost stripe: fsck reports it */
+                rep->errors++;
+                rc = 0;
+                continue;
+            }
+            break;
+        }
+        /* Read phase: list live chunks (rev keys), pack their bytes. */
+        uint8_t pfx[9];
+        hs_kv_cursor_t *c;
+        hs_kv_val_t key, val;
+        hs__packed_t *moved = NULL;
+        size_t nm = 0, cm = 0;
+        hs__key_stripe(pfx, a[k].id);
+        pfx[0] = HS_K_REV;
+        rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
+        if (rc == 0 && (rc = hs_kv_cursor_prefix(txn, pfx, 9, &c)) == 0) {
+            while ((rc = hs_kv_cursor_next(c, &key, &val)) == 0) {
+                hs__chunk_rec_t cr;
+                if (val.len != 32 || hs__get_chunk(txn, val.data, &cr) < 0 ||
+                    cr.stripe != a[k].id)
+                    continue;
+                if (nm == cm) {
+                    cm = cm ? cm * 2 : 64;
+                    hs__packed_t *nmv = realloc(moved, cm * sizeof(*nmv));
+                    if (!nmv) {
+                        rc = HS_ENOMEM;
+                        break;
+                    }
+                    moved = nmv;
+                }
+                memcpy(moved[nm].hash, val.data, 32);
+                uint8_t *raw = malloc(cr.raw_len ? cr.raw_len : 1);
+                if (!raw) {
+                    rc = HS_ENOMEM;
+                    break;
+                }
+                const uint8_t *src = buf + cr.off;
+                if (cr.comp) {
+                    size_t got = ZSTD_decompress(raw, cr.raw_len, src, cr.stored_len);
+                    if (ZSTD_isError(got) || got != cr.raw_len) {
+                        free(raw);
+                        rc = HS_ECORRUPT;
+                        break;
+                    }
+                } else {
+                    memcpy(raw, src, cr.raw_len);
+                }
+                rc = hs__packer_add(pk, moved[nm].hash, raw, cr.raw_len, &moved[nm].rec);
+                free(raw);
+                if (rc < 0)
+                    break;
+                moved[nm].rec.refs = cr.refs;
+                nm++;
+            }
+            hs_kv_cursor_close(c);
+            if (rc == HS_EOF)
+                rc = 0;
+        }
+        if (txn)
+            hs_kv_txn_abort(txn);
+        txn = NULL;
+        free(buf);
+        if (rc == 0)
+            rc = hs__packer_flush(pk);
+        /* Commit phase: repoint the chunks, retire the old stripe. */
+        if (rc == 0 && (rc = hs_kv_txn_begin(s->kv, 0, &txn)) == 0) {
+            uint64_t *ids;
+            hs__stripe_rec_t *recs;
+            size_t ns = hs__packer_stripes(pk, &ids, &recs);
+            for (size_t i = 0; i < nm && rc == 0; i++) {
+                hs__chunk_rec_t cr;
+                uint8_t rk[13];
+                if (hs__get_chunk(txn, moved[i].hash, &cr) < 0 || cr.stripe != a[k].id)
+                    continue;
+                hs_kv_del(txn, rk, hs__key_rev(rk, cr.stripe, cr.off));
+                moved[i].rec.refs = cr.refs;
+                rc = hs__put_chunk(txn, moved[i].hash, &moved[i].rec);
+                if (rc == 0)
+                    rc = hs_kv_put(txn, rk, hs__key_rev(rk, moved[i].rec.stripe, moved[i].rec.off),
+                                   moved[i].hash, 32);
+            }
+            for (size_t i = 0; i < ns && rc == 0; i++)
+                rc = hs__put_stripe(txn, ids[i], &recs[i]);
+            uint8_t sk[9], gk[9], gv[HS__STRIPE_REC_LEN];
+            hs__stripe_enc(gv, st);
+            if (rc == 0)
+                rc = hs_kv_del(txn, sk, hs__key_stripe(sk, a[k].id));
+            if (rc == 0)
+                rc = hs_kv_put(txn, gk, hs__key_garbage(gk, a[k].id), gv, sizeof(gv));
+            if (rc == 0) {
+                rc = hs_kv_txn_commit(txn);
+                if (rc == 0)
+                    rep->stripes_compacted++;
+            } else {
+                hs_kv_txn_abort(txn);
+            }
+        }
+        free(moved);
+        hs__packer_free(pk);
+    }
+    free(a);
+    return rc;
+}
+
+int hs_objects_gc(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_report_t *rep)
+{
+    hs_obj_report_t dummy;
+    if (!rep)
+        rep = &dummy;
+    memset(rep, 0, sizeof(*rep));
+    (void)opts;
+    int lk = hs__lock(s, true, false);
+    if (lk < 0)
+        return lk;
+    int rc = gc_zero(s, rep);
+    if (rc == 0)
+        rc = gc_compact(s, rep);
+    if (rc == 0)
+        rc = gc_garbage(s, rep);
+    if (rc == 0)
+        rc = gc_orphans(s, true, rep);
+    hs__unlock(lk);
+    return rc;
+}
+
+int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_report_t *rep)
+{
+    hs_obj_maint_opts_t none = {0};
+    const hs_obj_maint_opts_t *o = opts ? opts : &none;
+    hs_obj_report_t dummy;
+    refmap_t refs = {0};
+    stripe_ent_t *a = NULL;
+    size_t n = 0;
+    hs_kv_txn_t *txn = NULL;
+    hs_kv_cursor_t *c;
+    hs_kv_val_t k, v;
+    uint8_t pfx;
+    uint64_t problems = 0;
+    if (!rep)
+        rep = &dummy;
+    memset(rep, 0, sizeof(*rep));
+    int lk = hs__lock(s, o->repair, false);
+    if (lk < 0)
+        return lk;
+    int rc = list_stripes(s, &a, &n);
+    if (rc < 0)
+        goto out;
+    /* 1. Recount references from the manifests. */
+    if ((rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn)) < 0)
+        goto out;
+    pfx = HS_K_OBJECT;
+    if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0)
+        goto out;
+    while ((rc = hs_kv_cursor_next(c, &k, &v)) == 0) {
+        hs__manifest_t m;
+        rep->objects++;
+        if (hs__manifest_dec(&m, v.data, v.len) < 0) {
+            rep->errors++;
+            continue;
+        }
+        rep->bytes_logical += m.size;
+        for (uint32_t i = 0; i < m.nchunks; i++) {
+            refent_t *e = ref_slot(&refs, m.chunks[i].hash, true);
+            if (!e) {
+                rc = HS_ENOMEM;
+                break;
+            }
+            e->count++;
+        }
+        hs__manifest_free(&m);
+        if (rc == HS_ENOMEM)
+            break;
+    }
+    hs_kv_cursor_close(c);
+    if (rc != HS_EOF)
+        goto out;
+    /* 2. Every chunk: refcount, and its stripe exists and holds it. */
+    pfx = HS_K_CHUNK;
+    if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0)
+        goto out;
+    typedef struct fix {
+        uint8_t hash[32];
+        uint64_t refs;
+    } fix_t;
+    fix_t *fixes = NULL;
+    size_t nfix = 0, cfix = 0;
+    while ((rc = hs_kv_cursor_next(c, &k, &v)) == 0) {
+        hs__chunk_rec_t cr;
+        if (k.len != 33 || hs__chunk_dec(&cr, v.data, v.len) < 0) {
+            rep->errors++;
+            continue;
+        }
+        rep->chunks++;
+        refent_t *e = ref_slot(&refs, (const uint8_t *)k.data + 1, false);
+        uint64_t want = e ? e->count : 0;
+        if (e)
+            e->seen = 1;
+        if (cr.refs != want) {
+            rep->refs_fixed++;
+            if (nfix == cfix) {
+                cfix = cfix ? cfix * 2 : 64;
+                fix_t *nf = realloc(fixes, cfix * sizeof(*nf));
+                if (!nf) {
+                    rc = HS_ENOMEM;
+                    break;
+                }
+                fixes = nf;
+            }
+            memcpy(fixes[nfix].hash, (const uint8_t *)k.data + 1, 32);
+            fixes[nfix++].refs = want;
+        }
+        stripe_ent_t *se = find_stripe(a, n, cr.stripe);
+        if (!se || (uint64_t)cr.off + cr.stored_len > se->rec.data_len) {
+            if (want > 0) {
+                rep->chunks_missing++;
+            }
+            continue;
+        }
+        se->live_chunks++;
+        se->live_bytes += cr.stored_len;
+    }
+    hs_kv_cursor_close(c);
+    hs_kv_txn_abort(txn);
+    txn = NULL;
+    if (rc != HS_EOF) {
+        free(fixes);
+        goto out;
+    }
+    rc = 0;
+    for (size_t i = 0; i < refs.cap; i++)
+        if (refs.t[i].used && !refs.t[i].seen)
+            rep->chunks_missing++;
+    /* A refcount above the truth only delays reclamation; one below it
+     * could free a live chunk: both are fixed, only the latter is damage. */
+    if (o->repair && nfix > 0) {
+        if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) == 0) {
+            for (size_t i = 0; i < nfix && rc == 0; i++) {
+                hs__chunk_rec_t cr;
+                if (hs__get_chunk(txn, fixes[i].hash, &cr) < 0)
+                    continue;
+                cr.refs = fixes[i].refs;
+                rc = hs__put_chunk(txn, fixes[i].hash, &cr);
+                if (rc == 0 && cr.refs == 0) {
+                    uint8_t zk[33];
+                    rc = hs_kv_put(txn, zk, hs__key_zero(zk, fixes[i].hash), "", 0);
+                }
+            }
+            if (rc == 0)
+                rc = hs_kv_txn_commit(txn);
+            else
+                hs_kv_txn_abort(txn);
+            txn = NULL;
+        }
+    }
+    free(fixes);
+    if (rc < 0)
+        goto out;
+    /* 3. Fragments of every stripe. */
+    if ((rc = check_stripes(s, a, n, o, "fsck", o->verify_data, o->repair, rep)) < 0)
+        goto out;
+    /* 4. Orphans and pending garbage. */
+    if (o->repair) {
+        hs_obj_report_t g = {0};
+        if ((rc = gc_zero(s, &g)) == 0 && (rc = gc_garbage(s, &g)) == 0)
+            rc = gc_orphans(s, true, &g);
+        rep->orphans = g.orphans;
+        rep->orphans_removed = g.orphans_removed;
+        rep->chunks_freed = g.chunks_freed;
+        rep->stripes_freed = g.stripes_freed;
+        rep->bytes_freed = g.bytes_freed;
+    } else {
+        rc = gc_orphans(s, false, rep);
+    }
+    problems = rep->chunks_missing + rep->stripes_lost + rep->errors;
+    if (!o->repair)
+        problems += rep->frags_missing + rep->frags_corrupt + rep->refs_fixed;
+    else
+        problems += (rep->frags_missing + rep->frags_corrupt > rep->frags_rebuilt);
+out:
+    if (txn)
+        hs_kv_txn_abort(txn);
+    free(refs.t);
+    free(a);
+    hs__unlock(lk);
+    if (rc < 0)
+        return rc;
+    return problems ? HS_ECORRUPT : 0;
+}

@@ -1,0 +1,142 @@
+/* Admin endpoint handlers. */
+#include "ops/admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/str.h"
+#include "core/supervisor.h"
+#include "http/server.h"
+
+typedef struct admin {
+    hs_http_handler_t h;
+    hs_http_server_t *srv;
+    const hs_admin_opts_t *opts;
+} admin_t;
+
+static void free_buf(void *p)
+{
+    free(p);
+}
+
+static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
+{
+    admin_t *a = (admin_t *)self;
+    hs_str_t path = req->msg.path;
+    if (req->msg.method != HS_HTTP_GET && req->msg.method != HS_HTTP_HEAD) {
+        hs_http_resp_start(req, 405, 0);
+        HS_HTTP_HEADER_LIT(req, "Allow", "GET, HEAD");
+        hs_http_resp_end(req);
+        return;
+    }
+    if (HS_STR_EQ(path, "/healthz")) {
+        hs_http_resp_start(req, 200, 3);
+        HS_HTTP_HEADER_LIT(req, "Content-Type", "text/plain");
+        HS_HTTP_HEADER_LIT(req, "Cache-Control", "no-store");
+        hs_http_resp_body(req, "ok\n", 3);
+        hs_http_resp_end(req);
+        return;
+    }
+    if (HS_STR_EQ(path, "/metrics")) {
+        char *text;
+        size_t len;
+        if (hs_metrics_render(&text, &len) != 0) {
+            hs_http_respond_text(req, 500, "out of memory");
+            return;
+        }
+        hs_http_resp_start(req, 200, (int64_t)len);
+        HS_HTTP_HEADER_LIT(req, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        HS_HTTP_HEADER_LIT(req, "Cache-Control", "no-store");
+        hs_http_resp_body_ref(req, text, len, free_buf, text);
+        hs_http_resp_end(req);
+        return;
+    }
+    if (HS_STR_EQ(path, "/admin/status")) {
+        char body[512];
+        int n = snprintf(body, sizeof(body),
+                         "{\"version\":\"%s\",\"role\":\"%s\",\"pid\":%d,\"supervisor_pid\":%d,"
+                         "\"generation\":%u,\"uptime_s\":%lld}\n",
+                         "0.1.0", a->opts->role ? a->opts->role : "", (int)getpid(),
+                         (int)hs_supervisor_pid, hs_worker_generation,
+                         (long long)(time(NULL) - hs_workers_started_at));
+        hs_http_resp_start(req, 200, n);
+        HS_HTTP_HEADER_LIT(req, "Content-Type", "application/json");
+        HS_HTTP_HEADER_LIT(req, "Cache-Control", "no-store");
+        hs_http_resp_body(req, body, (size_t)n);
+        hs_http_resp_end(req);
+        return;
+    }
+    hs_http_respond_text(req, 404, "try /healthz, /metrics or /admin/status");
+}
+
+static int start(void *arg, hs_loop_t *loop, unsigned index, void **state)
+{
+    const hs_admin_opts_t *o = arg;
+    *state = NULL;
+    if (index != 0 || !o || !o->listen || !o->listen[0])
+        return 0;
+    admin_t *a = calloc(1, sizeof(*a));
+    if (!a)
+        return HS_ENOMEM;
+    a->h.on_request = on_request;
+    a->opts = o;
+    hs_http_server_opts_t so = {
+        .listen = o->listen,
+        .handler = &a->h,
+        .header_timeout_ms = 10000,
+        .body_timeout_ms = 10000,
+        .idle_timeout_ms = 60000,
+        .send_timeout_ms = 30000,
+        .max_connections = 256,
+        .listen_fd = -1,
+    };
+    int rc = hs_http_server_start(loop, &so, &a->srv);
+    if (rc != 0) {
+        hs_log_error("listen_failed", "what=admin addr=%s err=\"%s\"", o->listen, hs_strerror(rc));
+        free(a);
+        return rc;
+    }
+    hs_log_info("listen", "what=admin addr=%s", o->listen);
+    *state = a;
+    return 0;
+}
+
+static void drain(void *state, void (*done)(void *), void *arg)
+{
+    admin_t *a = state;
+    if (!a) {
+        done(arg);
+        return;
+    }
+    hs_http_server_drain(a->srv, done, arg);
+}
+
+static void close_all(void *state)
+{
+    admin_t *a = state;
+    if (a)
+        hs_http_server_close_all(a->srv);
+}
+
+static void role_free(void *state)
+{
+    admin_t *a = state;
+    if (!a)
+        return;
+    hs_http_server_free(a->srv);
+    free(a);
+}
+
+const hs_role_t hs_admin_role = {
+    .name = "admin",
+    .start = start,
+    .drain = drain,
+    .close_all = close_all,
+    .free = role_free,
+};
