@@ -68,6 +68,13 @@ class Proc:
                 raise SystemExit("%s did not start on port %d: %s\n%s" % (self.name, port, " ".join(self.argv), tail))
         return self
 
+    def check_alive(self):
+        """Exits the bench with the server's status and log if it died."""
+        if self.p.poll() is not None:
+            tail = open(self.log_path, errors="replace").read()[-3000:]
+            raise SystemExit("%s exited with status %s during the bench; log %s:\n%s"
+                             % (self.name, self.p.returncode, self.log_path, tail))
+
     def worker_pids(self):
         """The process(es) that serve connections."""
         if self.name == "hyperscale" and self.admin_port:
@@ -100,7 +107,7 @@ def start_hyperscale(root, sets=(), workers=1, cpu=SERVER_CPU):
         raise SystemExit("no hyperscale binary at %s (build it, or set HYPERSCALE_BIN)" % HS_BIN)
     port, admin = hslib.free_port(), hslib.free_port()
     argv = [HS_BIN, "static", "--root", root, "--listen", "127.0.0.1:%d" % port, "--workers", str(workers),
-            "--admin", "127.0.0.1:%d" % admin, "--log-level", "warn"]
+            "--admin", "127.0.0.1:%d" % admin, "--log-level", "info"]
     for s in sets:
         argv += ["--set", s]
     return Proc("hyperscale", pin(cpu, argv), port, admin).start()

@@ -11,15 +11,19 @@
 #
 # A tests/fuzz/<name>.dict, or tests/fuzz/<prefix>.dict for the part of the
 # name before the first '_', is passed as the libFuzzer dictionary.
+# FUZZ_BUILD picks another build directory; FUZZ_MESON_ARGS adds options to
+# its first `meson setup`.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seconds=${FUZZ_SECONDS:-60}
-build=build-fuzz
+build=${FUZZ_BUILD:-build-fuzz}
 
 if [ ! -f "$build/build.ninja" ]; then
-    CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+    # shellcheck disable=SC2086
+    CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+        ${FUZZ_MESON_ARGS:-}
 fi
 
 if [ $# -gt 0 ]; then
@@ -60,7 +64,7 @@ for n in $names; do
         dict="-dict=tests/fuzz/$prefix.dict"
     fi
     log="$build/fuzz-$n.log"
-    echo "== fuzz-$n: ${seconds}s, corpus $work ($(ls "$work" | wc -l) inputs)"
+    echo "== fuzz-$n: ${seconds}s, corpus $work ($(find "$work" -type f | wc -l) inputs)"
     start=$(date +%s)
     rc=0
     # shellcheck disable=SC2086
@@ -78,7 +82,7 @@ for n in $names; do
     else
         state="no crash"
     fi
-    line="fuzz-$n: ${execs:-?} execs in ${took}s, $(ls "$work" | wc -l) corpus inputs, $state (log: $log)"
+    line="fuzz-$n: ${execs:-?} execs in ${took}s, $(find "$work" -type f | wc -l) corpus inputs, $state (log: $log)"
     echo "$line"
     summary="$summary$line
 "

@@ -10,14 +10,16 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf-t.h"
 
 /* Unread bytes start here; hs_buf_len() of them. */
 static inline char *hs_buf_data(const hs_buf_t *b)
 {
-    /* (NULL + 0 is undefined behaviour, and UBSan says so.) */
-    return b->base ? b->base + b->off : NULL;
+    /* Integer arithmetic: an empty buffer has base NULL, and NULL + 0 is
+     * undefined behaviour that clang's UBSan reports. */
+    return (char *)((uintptr_t)b->base + b->off);
 }
 
 static inline size_t hs_buf_len(const hs_buf_t *b)
@@ -28,7 +30,7 @@ static inline size_t hs_buf_len(const hs_buf_t *b)
 /* Writable space starts here (after the data); hs_buf_space_len() bytes. */
 static inline char *hs_buf_space(const hs_buf_t *b)
 {
-    return b->base ? b->base + b->off + b->len : NULL;
+    return (char *)((uintptr_t)b->base + b->off + b->len);
 }
 
 static inline size_t hs_buf_space_len(const hs_buf_t *b)

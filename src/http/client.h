@@ -42,7 +42,8 @@ void hs_http_client_free(hs_http_client_t *c);
  * Returns < 0: no call was made and no callback will run: HS_EINVAL (bad
  * upstream name, bad method/target/header bytes, framing headers in
  * req->headers), HS_ELIMIT (the upstream's wait queue is full),
- * HS_ENOMEM, HS_ECANCELED (the client is being freed).
+ * HS_ENOTSUP (CONNECT: tunnels are not pooled exchanges), HS_ENOMEM,
+ * HS_ECANCELED (the client is being freed).
  */
 int hs_http_client_request(hs_http_client_t *c, const char *upstream,
                            const hs_http_client_req_t *req, const hs_http_client_cbs_t *cbs,
@@ -67,8 +68,10 @@ void hs_http_call_pause(hs_http_call_t *call, bool pause);
 
 /* Abandons the call: its connection is closed (a completed response would
  * already have returned it to the pool). on_done(HS_ECANCELED) runs before
- * this returns, or right after the current callback of this call returns
- * when called from inside one. */
+ * this returns (with the earlier error instead if the call had already
+ * failed and was waiting to report it), or right after the current
+ * callback of this call returns when called from inside one; from inside
+ * on_done it does nothing. */
 void hs_http_call_cancel(hs_http_call_t *call);
 
 /* Open connections (connecting, busy and idle) over all upstreams, and the

@@ -10,7 +10,8 @@
  *
  * The rules that guard against request smuggling (Content-Length and
  * Transfer-Encoding handling, obs-fold, bare CR, whitespace before the colon)
- * are strict on purpose; see docs in parse.h for the statuses returned.
+ * are strict on purpose. A bare LF ends a line of the head (RFC 9112 2.2
+ * allows it); a CR not followed by LF is rejected wherever it appears.
  */
 #include "http/parse.h"
 
@@ -298,15 +299,22 @@ static void parse_connection(hs_str_t v, struct fields *f)
 }
 
 /* Looks at one header field for the few that decide framing and
- * persistence. Returns 0, or the status to reject the message with. */
-static int note_field(const hs_http_header_t *h, struct fields *f, bool is_request)
+ * persistence. Returns 0, or the status to reject the message with and *why. */
+static int note_field(const hs_http_header_t *h, struct fields *f, bool is_request,
+                      const char **why)
 {
     const char *n = h->name.base;
     switch (h->name.len) {
     case 4:
-        if (token_is(n, "host", 4)) {
-            if (++f->host_count > 1 || !host_valid(h->value.base, h->value.len, false))
+        if (is_request && token_is(n, "host", 4)) {
+            if (++f->host_count > 1) {
+                *why = "more than one Host header field";
                 return 400;
+            }
+            if (!host_valid(h->value.base, h->value.len, false)) {
+                *why = "invalid Host header field";
+                return 400;
+            }
             f->host = h->value;
         }
         break;
@@ -323,12 +331,16 @@ static int note_field(const hs_http_header_t *h, struct fields *f, bool is_reque
             parse_connection(h->value, f);
         break;
     case 14:
-        if (token_is(n, "content-length", 14) && !parse_content_length(h->value, f))
+        if (token_is(n, "content-length", 14) && !parse_content_length(h->value, f)) {
+            *why = "invalid or conflicting Content-Length";
             return 400;
+        }
         break;
     case 17:
-        if (token_is(n, "transfer-encoding", 17) && !parse_transfer_encoding(h->value, f))
+        if (token_is(n, "transfer-encoding", 17) && !parse_transfer_encoding(h->value, f)) {
+            *why = "invalid Transfer-Encoding";
             return 400;
+        }
         break;
     default:
         break;
@@ -521,8 +533,7 @@ static ssize_t parse_head(bool is_request, const char *buf, size_t len,
         const char *r = p;
         if (*p == ' ') {
             r = ++p;
-            while (p < end && HS__HC(*p, HS__HC_FVALUE))
-                p++;
+            p = scan_field_value(p, end);
             if (p == end)
                 goto incomplete;
         }
@@ -617,10 +628,8 @@ static ssize_t parse_head(bool is_request, const char *buf, size_t len,
         }
         hdrs[nh].name = name;
         hdrs[nh].value = hs_str(vs, (size_t)(ve - vs));
-        if ((status = note_field(&hdrs[nh], &f, is_request)) != 0) {
-            why = "invalid framing or Host header field";
+        if ((status = note_field(&hdrs[nh], &f, is_request, &why)) != 0)
             goto fail;
-        }
         nh++;
     }
     msg->num_headers = nh;
@@ -674,7 +683,6 @@ static ssize_t parse_head(bool is_request, const char *buf, size_t len,
             msg->framing = HS_HTTP_BODY_EOF;
         if (msg->framing == HS_HTTP_BODY_EOF)
             keep_alive = false;
-        msg->host = f.host;
     }
     msg->keep_alive = keep_alive;
     return p - buf;
@@ -719,4 +727,23 @@ ssize_t hs_http_parse_response(const char *buf, size_t len, hs_http_method_t req
                                hs_http_error_t *err)
 {
     return parse_head(false, buf, len, req_method, msg, hdrs, max_hdrs, lim, err);
+}
+
+bool hs_http_head_maybe_complete(const char *buf, size_t len, size_t seen)
+{
+    /* The head ends with LF LF or LF CR LF; one that ends at or after
+     * `seen` starts at most two bytes before it. */
+    size_t i = seen > len ? len : seen;
+    i = i > 2 ? i - 2 : 0;
+    while (i < len) {
+        const char *nl = memchr(buf + i, '\n', len - i);
+        if (!nl)
+            return false;
+        size_t k = (size_t)(nl - buf);
+        if (k + 1 < len && (buf[k + 1] == '\n' || (buf[k + 1] == '\r' && k + 2 < len &&
+                                                   buf[k + 2] == '\n')))
+            return true;
+        i = k + 1;
+    }
+    return false;
 }

@@ -26,10 +26,33 @@
  * as RFC 9112 2.2 allows.
  * Returns the number of bytes the head took (> 0), HS_EAGAIN when the head
  * is incomplete and still within limits, or HS_EBADMSG with *err set.
+ * err->status is 400 for malformed input (and every smuggling pattern:
+ * CL with TE, differing CLs, TE not ending in chunked, obs-fold, bare CR,
+ * whitespace before a colon, CTLs), 413 for a Content-Length past
+ * max_body_bytes, 414 for a request line past max_head_bytes, 417 for an
+ * expectation other than 100-continue, 431 for a head past max_head_bytes or
+ * more fields than max_headers / max_hdrs, 501 for a transfer coding other
+ * than chunked, 505 for a well-formed version other than HTTP/1.0 and 1.1.
+ * A prefix of an input never gets a different verdict than the whole input
+ * (it gets HS_EAGAIN or the same answer), so errors come as early as the
+ * bytes allow. msg->host is the Host field, or the authority of an
+ * absolute-form target (RFC 9112 3.2.2).
  */
 ssize_t hs_http_parse_request(const char *buf, size_t len, hs_http_msg_t *msg,
                               hs_http_header_t *hdrs, unsigned max_hdrs,
                               const hs_http_limits_t *lim, hs_http_error_t *err);
+
+/*
+ * Cheap pre-check for a server that reads a head in pieces: false when
+ * buf[0..len) surely does not yet hold the empty line that ends a head,
+ * looking only at the bytes from `seen` on (the len of the previous check;
+ * 0 the first time). Calling the parser only when this says true, or when
+ * len reaches the head limit, keeps a client that sends one byte at a time
+ * from costing a full re-parse per byte (quadratic work). Parsing the first
+ * read of a connection regardless still rejects garbage (TLS on a plain
+ * port) at once.
+ */
+bool hs_http_head_maybe_complete(const char *buf, size_t len, size_t seen);
 
 /*
  * Parses one response head. req_method is the method of the request this

@@ -52,6 +52,7 @@ typedef struct conn {
     unsigned id;
     unsigned nreq;
     unsigned char timer_kind;
+    unsigned busy; /* callbacks on the stack: frees wait until it is 0 */
     unsigned req_active : 1;  /* handler owns req */
     unsigned body_pending : 1; /* request body not fully consumed */
     unsigned discard : 1;     /* consume the pending body and drop it */
@@ -67,6 +68,7 @@ typedef struct conn {
     unsigned continue_sent : 1;
     unsigned in_process : 1;
     unsigned head_started : 1;
+    unsigned rd_eof : 1; /* the client half-closed: answer what it sent, then close */
 } conn_t;
 
 struct hs_http_server {
@@ -176,6 +178,7 @@ static inline char *in_data(conn_t *c)
 /* ---- connection lifecycle ---- */
 
 static void conn_io(hs_loop_t *loop, hs_io_t *io, unsigned events);
+static bool consume_body(conn_t *c);
 static void conn_timer(hs_loop_t *loop, hs_timer_t *t);
 static void conn_process(conn_t *c);
 static void conn_flush(conn_t *c);
@@ -244,7 +247,20 @@ static void conn_close(conn_t *c)
         if (c->req_active)
             return;
     }
-    if (!c->in_process)
+    if (c->busy == 0)
+        conn_free(c);
+}
+
+static void conn_hold(conn_t *c)
+{
+    c->busy++;
+}
+
+/* Frees a connection closed while callbacks were running, once the
+ * outermost one returns. */
+static void conn_release(conn_t *c)
+{
+    if (--c->busy == 0 && c->closed && !c->req_active)
         conn_free(c);
 }
 
@@ -254,27 +270,36 @@ static void conn_linger(conn_t *c)
 {
     if (c->lingering)
         return;
+    if (c->rd_eof) {
+        conn_close(c);
+        return;
+    }
     c->lingering = 1;
     shutdown(c->io.fd, SHUT_WR);
     hs_io_modify(c->srv->loop, &c->io, HS_IO_READ);
     arm(c, T_LINGER, LINGER_MS);
 }
 
+static void conn_timer_fire(conn_t *c);
+static void conn_error(conn_t *c, int status, const char *reason);
+
 static void conn_timer(hs_loop_t *loop, hs_timer_t *t)
 {
     conn_t *c = (conn_t *)((char *)t - offsetof(conn_t, timer));
     (void)loop;
+    conn_hold(c);
+    conn_timer_fire(c);
+    conn_release(c);
+}
+
+static void conn_timer_fire(conn_t *c)
+{
     switch (c->timer_kind) {
     case T_HEAD:
         hs_counter_inc(m_timeouts);
         if (c->head_started && !c->req_active && hs_oq_empty(&c->oq)) {
             /* A client that started a request gets told why it is cut. */
-            static const char r408[] = "HTTP/1.1 408 Request Timeout\r\nServer: hyperscale\r\n"
-                                       "Content-Type: text/plain\r\nContent-Length: 36\r\n"
-                                       "Connection: close\r\n\r\n"
-                                       "408 Request Timeout: request header\n";
-            hs_oq_append(&c->oq, r408, sizeof(r408) - 1);
-            c->close_after = 1;
+            conn_error(c, 408, "request header not received in time");
             conn_flush(c);
             return;
         }
@@ -327,7 +352,8 @@ static void conn_flush(conn_t *c)
         return;
     }
     if (c->io.events & HS_IO_WRITE) {
-        hs_io_modify(c->srv->loop, &c->io, c->req_active && !c->body_pending ? 0 : HS_IO_READ);
+        hs_io_modify(c->srv->loop, &c->io,
+                     (c->req_active && !c->body_pending) || c->rd_eof ? 0 : HS_IO_READ);
         if (c->timer_kind == T_SEND)
             arm(c, T_NONE, 0);
         if (!c->req_active)
@@ -407,10 +433,19 @@ void hs_http_resp_start(hs_http_req_t *req, int status, int64_t content_length)
         /* The handler answers without reading the body: drop it if that is
          * cheap, else close (always close if 100-continue was not sent: the
          * client may be waiting to send it). */
-        bool cheap = req->msg.framing == HS_HTTP_BODY_LENGTH ? c->body_left <= DISCARD_MAX
-                                                              : !req->msg.expect_continue;
-        if (req->msg.expect_continue && !c->continue_sent)
+        bool cheap;
+        if (req->msg.expect_continue && !c->continue_sent) {
             cheap = false;
+        } else if (req->msg.framing == HS_HTTP_BODY_LENGTH) {
+            cheap = c->body_left <= DISCARD_MAX;
+        } else {
+            /* Decode what is already here: a malformed body then makes
+             * this very answer say Connection: close. The rest, if any, is
+             * discarded later (bounded by DISCARD_MAX). */
+            c->discard = 1;
+            consume_body(c);
+            cheap = !c->close_after;
+        }
         if (!cheap)
             keep = false;
     }
@@ -566,7 +601,7 @@ void hs_http_resp_end(hs_http_req_t *req)
     c->body_cb = NULL;
     hs_histogram_observe_ns(m_dur, now_ns() - c->req_start_ns);
     if (c->closed) {
-        if (!c->in_process)
+        if (c->busy == 0)
             conn_free(c);
         return;
     }
@@ -578,8 +613,10 @@ void hs_http_resp_end(hs_http_req_t *req)
     }
     if (!c->in_process) {
         /* Ended asynchronously: resume the connection. */
+        conn_hold(c);
         hs_io_modify(c->srv->loop, &c->io, HS_IO_READ);
         conn_process(c);
+        conn_release(c);
     }
 }
 
@@ -637,8 +674,10 @@ void hs_http_req_read_body(hs_http_req_t *req, hs_http_body_cb cb)
         OUT_LIT(c, "HTTP/1.1 100 Continue\r\n\r\n");
     }
     if (!c->in_process && !c->closed) {
+        conn_hold(c);
         hs_io_modify(c->srv->loop, &c->io, HS_IO_READ);
         conn_process(c);
+        conn_release(c);
     }
 }
 
@@ -666,7 +705,12 @@ static bool consume_body(conn_t *c)
                                                   &runlen);
             if (used < 0) {
                 if (c->discard || !c->req_active) {
-                    conn_close(c);
+                    /* The answer is already queued: send it, then close,
+                     * since the framing of what follows is lost. */
+                    c->body_pending = 0;
+                    c->discard = 0;
+                    c->close_after = 1;
+                    hs_counter_inc(m_errors);
                     return false;
                 }
                 hs_http_body_cb cb = c->body_cb;
@@ -769,7 +813,7 @@ static void conn_process(conn_t *c)
         size_t avail = c->in ? c->in_len - c->in_off : 0;
         if (avail == 0) {
             in_put(c);
-            if (srv->draining) {
+            if (srv->draining || c->rd_eof) {
                 c->close_after = 1;
                 break;
             }
@@ -783,6 +827,10 @@ static void conn_process(conn_t *c)
                                           (hs_http_header_t *)c->in, srv->o.max_headers, &lim,
                                           &err);
         if (n == HS_EAGAIN) {
+            if (c->rd_eof) { /* the rest of this head will never come */
+                c->close_after = 1;
+                break;
+            }
             if (!c->head_started) {
                 c->head_started = 1;
                 arm(c, T_HEAD, srv->o.header_timeout_ms);
@@ -801,15 +849,18 @@ static void conn_process(conn_t *c)
         start_request(c, n);
     }
     c->in_process = 0;
-    if (c->closed) {
-        if (!c->req_active)
-            conn_free(c);
+    if (c->closed)
+        return;
+    if (c->rd_eof && c->body_pending && !c->req_active) {
+        conn_close(c); /* a body cut short by the client's FIN */
         return;
     }
     /* Stop reading while a handler works without wanting the body, so a
      * level-triggered loop does not spin on pipelined bytes. */
     unsigned want = c->oq.head ? HS_IO_WRITE : HS_IO_READ;
     if (c->req_active && !(c->body_pending && c->body_cb) && !c->oq.head)
+        want = 0;
+    if (c->rd_eof && want == HS_IO_READ)
         want = 0;
     if (!c->lingering && c->io.events != want && !(c->oq.head))
         hs_io_modify(srv->loop, &c->io, want);
@@ -871,6 +922,22 @@ static void conn_read(conn_t *c)
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
+    bool work_left = c->req_active || (c->in && c->in_len > c->in_off) || c->oq.head;
+    if (n == 0 && work_left && !c->rd_eof) {
+        /* Half-close: the requests already sent still get their answers. */
+        c->rd_eof = 1;
+        if (c->req_active && c->body_pending && c->body_cb) {
+            hs_http_body_cb cb = c->body_cb;
+            c->body_cb = NULL;
+            c->body_pending = 0;
+            cb(&c->req, NULL, 0, HS_ECONNRESET);
+            c->close_after = 1;
+        }
+        hs_io_modify(srv->loop, &c->io, c->oq.head ? HS_IO_WRITE : 0);
+        if (!c->req_active)
+            conn_process(c);
+        return;
+    }
     conn_close(c); /* EOF or error */
 }
 
@@ -878,25 +945,29 @@ static void conn_io(hs_loop_t *loop, hs_io_t *io, unsigned events)
 {
     conn_t *c = (conn_t *)io;
     (void)loop;
-    if (events & HS_IO_WRITE) {
+    conn_hold(c);
+    if (events & HS_IO_WRITE)
         conn_flush(c);
-        if (c->closed)
-            return;
-    }
-    if (events & (HS_IO_READ | HS_IO_ERROR))
+    if (!c->closed && (events & (HS_IO_READ | HS_IO_ERROR)))
         conn_read(c);
+    conn_release(c);
 }
 
 /* ---- listening ---- */
 
-static void reject_busy(int fd)
+static void reject_busy(hs_loop_t *loop, int fd)
 {
-    static const char r503[] = "HTTP/1.1 503 Service Unavailable\r\nServer: hyperscale\r\n"
-                               "Content-Type: text/plain\r\nContent-Length: 44\r\n"
-                               "Connection: close\r\nRetry-After: 1\r\n\r\n"
-                               "503 Service Unavailable: too many connections\n";
-    ssize_t n = write(fd, r503, sizeof(r503) - 1);
-    (void)n;
+    char r503[320];
+    int n = snprintf(r503, sizeof(r503),
+                     "HTTP/1.1 503 Service Unavailable\r\nServer: hyperscale\r\nDate: %s\r\n"
+                     "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 46\r\n"
+                     "Connection: close\r\nRetry-After: 1\r\n\r\n"
+                     "503 Service Unavailable: too many connections\n",
+                     hs_http_date_now(loop));
+    /* Best effort on a fresh socket: the buffer is empty, so it fits. */
+    ssize_t w = write(fd, r503, (size_t)n);
+    (void)w;
+    shutdown(fd, SHUT_WR);
     close(fd);
 }
 
@@ -913,12 +984,12 @@ static void on_accept(hs_loop_t *loop, hs_io_t *io, unsigned events)
         }
         if (srv->nconns >= srv->o.max_connections) {
             hs_counter_inc(m_rejected);
-            reject_busy(fd);
+            reject_busy(loop, fd);
             continue;
         }
         conn_t *c = calloc(1, sizeof(*c));
         if (!c) {
-            reject_busy(fd);
+            reject_busy(loop, fd);
             continue;
         }
         int one = 1;

@@ -820,7 +820,8 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
     char key[MAX_PATH_BYTES];
     int kl = normalize_path(m->path, key, sizeof(key));
     if (kl < 0) {
-        hs_http_respond_text(req, -kl, kl == -414 ? NULL : "bad path");
+        /* No file has a name longer than PATH_MAX, so a long one is 404. */
+        hs_http_respond_text(req, kl == -414 ? 404 : -kl, kl == -414 ? "path too long" : "bad path");
         return;
     }
     uint64_t h = hash_key(key, (size_t)kl);

@@ -52,26 +52,57 @@ int hs_cdc_init(hs_cdc_t *c, uint32_t min, uint32_t avg, uint32_t max)
 
 /*
  * Scans p[i..end) for the first position whose hash has no bit of m set;
- * returns its index + 1 (the chunk length) or 0, updating *hp. Unrolled
- * by eight: h = 2h + gear[b] compiles to one lea (1-cycle latency), so
- * the loop runs about one byte per cycle with loads and tests alongside.
+ * returns its index + 1 (the chunk length) or 0, updating *hp.
+ *
+ * The gear recurrence h = 2h + gear[b] is one dependent lea per byte, so
+ * a single chain is latency-bound. The scan runs two chains at once over
+ * the two halves of each block: the second chain starts 64 bytes early
+ * from 0, which yields the exact hash (a gear hash only depends on the
+ * last 64 bytes), so the cut points are those of the byte-at-a-time loop.
+ * A hit in the first half wins; a hit in the second half is kept until
+ * the first half is done.
  */
-#define STEP(k)                                                                \
-    h = (h << 1) + gear[p[i + (k)]];                                           \
-    if (__builtin_expect(!(h & m), 0))                                         \
-        return i + (k) + 1;
+#define BLOCK 4096
+
+static inline size_t scan1(const uint8_t *p, size_t i, size_t end, uint64_t *hp, uint64_t m)
+{
+    uint64_t h = *hp;
+    for (; i < end; i++) {
+        h = (h << 1) + gear[p[i]];
+        if (!(h & m))
+            return i + 1;
+    }
+    *hp = h;
+    return 0;
+}
 
 static inline size_t scan(const uint8_t *p, size_t i, size_t end, uint64_t *hp, uint64_t m)
 {
     uint64_t h = *hp;
-    for (; i + 8 <= end; i += 8) {
-        STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7)
-    }
-    for (; i < end; i++) {
-        STEP(0)
+    while (end - i >= 256) {
+        size_t w = (end - i) / 2;
+        if (w > BLOCK)
+            w = BLOCK;
+        uint64_t hb = 0;
+        const uint8_t *pa = p + i, *pb = p + i + w;
+        for (size_t k = 64; k > 0; k--)
+            hb = (hb << 1) + gear[pb[-(ptrdiff_t)k]];
+        size_t bhit = 0;
+        for (size_t j = 0; j < w; j++) {
+            h = (h << 1) + gear[pa[j]];
+            hb = (hb << 1) + gear[pb[j]];
+            if (__builtin_expect(!(h & m), 0))
+                return i + j + 1;
+            if (__builtin_expect(!(hb & m), 0) && !bhit)
+                bhit = i + w + j + 1;
+        }
+        if (bhit)
+            return bhit;
+        h = hb;
+        i += 2 * w;
     }
     *hp = h;
-    return 0;
+    return scan1(p, i, end, hp, m);
 }
 
 size_t hs_cdc_next(const hs_cdc_t *c, const uint8_t *p, size_t n, bool eof)

@@ -25,8 +25,8 @@ typedef struct hs_cdc {
 
 /* Defaults, chosen by bench/objects-chunking and bench/objects-dedup. */
 #define HS_CDC_MIN_DEFAULT (16u * 1024)
-#define HS_CDC_AVG_DEFAULT (64u * 1024)
-#define HS_CDC_MAX_DEFAULT (256u * 1024)
+#define HS_CDC_AVG_DEFAULT (32u * 1024)
+#define HS_CDC_MAX_DEFAULT (128u * 1024)
 
 /* Fills c for the given sizes: avg a power of two in [256, 16M],
  * 64 <= min <= avg <= max <= 16M. Returns 0 or HS_EINVAL. */

@@ -52,8 +52,11 @@ int hs__packer_new(hs_objects_t *s, int tier, hs__packer_t **out)
     pk->g = hs__tier_geom(s, tier);
     pk->ec = hs__ec(s, pk->g.d, pk->g.p);
     pk->cap = (uint32_t)pk->g.d * s->frag_max;
-    pk->buf = malloc(pk->cap);
-    pk->parity = malloc((size_t)(pk->g.p ? pk->g.p : 1) * s->frag_max);
+    /* page-aligned, so full fragments can be written with O_DIRECT */
+    if (posix_memalign((void **)&pk->buf, 4096, pk->cap) != 0)
+        pk->buf = NULL;
+    if (posix_memalign((void **)&pk->parity, 4096, (size_t)(pk->g.p ? pk->g.p : 1) * s->frag_max))
+        pk->parity = NULL;
     if (!pk->ec || !pk->buf || !pk->parity) {
         hs__packer_free(pk);
         return HS_ENOMEM;
@@ -83,6 +86,8 @@ static int packer_seal(hs__packer_t *pk)
         return 0;
     uint32_t f = (pk->used + (uint32_t)d - 1) / (uint32_t)d;
     f = (f + 63) & ~63u;
+    if (f >= 65536) /* large fragments: 4 KiB multiples, for O_DIRECT */
+        f = (f + 4095) & ~4095u;
     memset(pk->buf + pk->used, 0, (size_t)d * f - pk->used);
     uint8_t *data[HS_EC_MAX], *par[HS_EC_MAX];
     for (int i = 0; i < d; i++)

@@ -137,7 +137,9 @@ static int config_load(hs_objects_t *s, const char *text, size_t len)
     free(t);
     if (rc == 0 && (s->ndrives < 1 || s->hot.d < 1 || s->cold.d < 1 ||
                     s->hot.d + s->hot.p > s->ndrives || s->cold.d + s->cold.p > s->ndrives ||
-                    s->frag_max < 4096 || hs_cdc_init(&s->cdc, cmin, cavg, cmax) < 0))
+                    s->frag_max < 4096 || s->frag_max % 4096 != 0 ||
+                    hs_cdc_init(&s->cdc, cmin, cavg, cmax) < 0 ||
+                    s->cdc.max > (uint64_t)s->hot.d * s->frag_max))
         rc = HS_ECONFIG;
     return rc;
 }

@@ -162,6 +162,7 @@ class Server:
         """SIGTERM, wait up to timeout, then SIGKILL. Returns the exit status."""
         if self.proc is None:
             return None
+        kids = children(self.proc.pid) if self.proc.poll() is None else []
         if self.proc.poll() is None:
             try:
                 self.proc.send_signal(signal.SIGTERM)
@@ -171,6 +172,13 @@ class Server:
                 self.rc = self.proc.wait(timeout=5)
         else:
             self.rc = self.proc.returncode
+        for k in kids:  # workers our process tree started must not outlive it
+            try:
+                with open("/proc/%d/cmdline" % k, "rb") as f:
+                    if f.read().split(b"\0")[0] == self.argv[0].encode():
+                        os.kill(k, signal.SIGKILL)
+            except OSError:
+                pass
         if self._log:
             self._log.close()
             self._log = None

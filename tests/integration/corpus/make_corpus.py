@@ -49,7 +49,8 @@ MALFORMED = {
     "400-405__chunk-bad-trailer": POST + H + b"Transfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: x\r\n\r\n",
     "400-405__chunk-size-bare-cr": POST + H + b"Transfer-Encoding: chunked\r\n\r\n5\rhello\r\n0\r\n\r\n",
     # --- Transfer-Encoding values and obfuscations (TE.TE)
-    "501__te-gzip": POST + H + b"Transfer-Encoding: gzip\r\n\r\nxxxx",
+    # RFC 9112 6.1: chunked not last in a request is a MUST-400; 501 is the SHOULD for unknown codings.
+    "400-501__te-gzip": POST + H + b"Transfer-Encoding: gzip\r\n\r\nxxxx",
     "400-501__te-chunked-not-last": POST + H + b"Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
     "400-501__te-xchunked": POST + H + b"Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
     "400__te-space-before-colon": POST + H + b"Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n",

@@ -267,7 +267,10 @@ static void test_process_metrics(void **state)
     free(out);
 }
 
-enum { NTHREADS = 4, PER_THREAD = 200000 };
+enum { NTHREADS = 4, PER_THREAD = 1000000 };
+
+/* All workers start together, so their updates really overlap. */
+static pthread_barrier_t start_line;
 
 typedef struct {
     hs_counter_t *c;
@@ -280,6 +283,7 @@ static void *worker(void *p)
     worker_arg_t *a = p;
     if (a->shard)
         hs_metrics_thread_init(a->shard);
+    pthread_barrier_wait(&start_line);
     for (unsigned i = 0; i < PER_THREAD; i++) {
         hs_counter_inc(a->c);
         if ((i & 63) == 0)
@@ -315,6 +319,7 @@ static void run_concurrent(const char *name, const unsigned shards[NTHREADS])
     pthread_t t[NTHREADS], r;
     worker_arg_t args[NTHREADS];
     stop_render = false;
+    assert_int_equal(pthread_barrier_init(&start_line, NULL, NTHREADS), 0);
     assert_int_equal(pthread_create(&r, NULL, renderer, NULL), 0);
     for (int i = 0; i < NTHREADS; i++) {
         args[i] = (worker_arg_t){c, h, shards[i]};
@@ -324,6 +329,7 @@ static void run_concurrent(const char *name, const unsigned shards[NTHREADS])
         pthread_join(t[i], NULL);
     stop_render = true;
     pthread_join(r, NULL);
+    pthread_barrier_destroy(&start_line);
     assert_int_equal(hs_counter_value(c), (uint64_t)NTHREADS * PER_THREAD);
     assert_int_equal(hs_histogram_count(h), (uint64_t)NTHREADS * ((PER_THREAD + 63) / 64));
     char *out = render();

@@ -289,6 +289,62 @@ static void test_target_forms(void **state)
     req_fails("GET index.html HTTP/1.1\r\n" HOST "\r\n", 400);
 }
 
+/* The 16-byte fast paths: a bad byte at every offset of a long target or
+ * value is found, and good long runs (obs-text, HTAB, SP) pass. */
+#define LONG_VALUE_AT 89 /* offset of the second byte of the X value */
+
+static size_t build_long(char *s)
+{
+    static const char pat[] = "\t\xc3\xa9 value\x80\xff~\"";
+    static const char mid[] = " HTTP/1.1\r\nHost: h\r\nX: v";
+    size_t n = 0;
+    memcpy(s, "GET /", 5);
+    n = 5;
+    memset(s + n, 'a', 60);
+    n += 60;
+    memcpy(s + n, mid, sizeof(mid) - 1);
+    n += sizeof(mid) - 1;
+    assert_int_equal(n, LONG_VALUE_AT);
+    for (int i = 0; i < 70; i++)
+        s[n++] = pat[i % (sizeof(pat) - 1)];
+    s[n++] = 'z';
+    memcpy(s + n, "\r\n\r\n", 4);
+    return n + 4;
+}
+
+static void test_long_runs(void **state)
+{
+    (void)state;
+    char s[256];
+    static const char bad_value[] = {0x00, 0x01, 0x0a, 0x0b, 0x0d, 0x1f, 0x7f};
+    static const char bad_target[] = {0x00, 0x09, 0x20, 0x7f, (char)0x80, (char)0xff};
+    size_t n = build_long(s);
+    assert_int_equal(parse_raw(true, 0, s, n, NULL, NHDR), (ssize_t)n);
+    assert_int_equal(M.target.len, 61);
+    assert_int_equal(H[1].value.len, 72);
+    assert_int_equal(H[1].value.base[71], 'z');
+    for (int pos = 0; pos < 60; pos++) {
+        for (size_t b = 0; b < sizeof(bad_target); b++) {
+            n = build_long(s);
+            s[5 + pos] = bad_target[b];
+            assert_int_equal(parse_raw(true, 0, s, n, NULL, NHDR), HS_EBADMSG);
+            assert_int_equal(E.status, 400);
+        }
+        for (size_t b = 0; b < sizeof(bad_value); b++) {
+            n = build_long(s);
+            s[LONG_VALUE_AT + pos] = bad_value[b];
+            ssize_t r = parse_raw(true, 0, s, n, NULL, NHDR);
+            if (bad_value[b] == '\n') {
+                /* a bare LF ends the line: what follows is no field line */
+                assert_int_equal(r, HS_EBADMSG);
+                continue;
+            }
+            assert_int_equal(r, HS_EBADMSG);
+            assert_int_equal(E.status, 400);
+        }
+    }
+}
+
 /* ---- header fields ------------------------------------------------------ */
 
 static void test_header_values(void **state)
@@ -662,6 +718,35 @@ static void test_pipelined(void **state)
     assert_int_equal(hs_http_parse_request(s + 30, 20, &M, H, NHDR, NULL, &E), HS_EAGAIN);
 }
 
+static void test_head_maybe_complete(void **state)
+{
+    (void)state;
+    static const char *const heads[] = {
+        "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET / HTTP/1.1\nHost: h\n\n",
+        "GET / HTTP/1.1\r\nHost: h\n\r\n",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        const char *s = heads[i];
+        size_t n = strlen(s), seen = 0;
+        for (size_t k = 0; k < n; k++) {
+            assert_false(hs_http_head_maybe_complete(s, k, 0));
+            assert_false(hs_http_head_maybe_complete(s, k, seen));
+            seen = k;
+        }
+        assert_true(hs_http_head_maybe_complete(s, n, 0));
+        assert_true(hs_http_head_maybe_complete(s, n, n - 1));
+        assert_true(hs_http_head_maybe_complete(s, n, n - 2));
+        /* seen past len is clamped to len */
+        assert_int_equal(hs_http_head_maybe_complete(s, n, n + 7),
+                         hs_http_head_maybe_complete(s, n, n));
+        assert_int_equal(hs_http_parse_request(s, n, &M, H, NHDR, NULL, &E), (ssize_t)n);
+    }
+    /* only the bytes from seen - 2 on are looked at */
+    assert_false(hs_http_head_maybe_complete("\n\nGET", 5, 5));
+    assert_true(hs_http_head_maybe_complete("\n\nGET", 5, 0));
+}
+
 /* ---- responses ----------------------------------------------------------- */
 
 static void test_response_basic(void **state)
@@ -687,6 +772,10 @@ static void test_response_basic(void **state)
     assert_true(M.keep_alive);
     resp_ok(HS_HTTP_GET, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n");
     assert_false(M.keep_alive);
+    /* Host means nothing in a response: not validated, not reported */
+    resp_ok(HS_HTTP_GET, "HTTP/1.1 200 OK\r\nHost: a b\r\nHost: c\r\nContent-Length: 1\r\n\r\n");
+    assert_int_equal(M.host.len, 0);
+    assert_int_equal(M.num_headers, 3);
 }
 
 static void test_response_framing(void **state)
@@ -799,6 +888,7 @@ int main(void)
         cmocka_unit_test_teardown(test_target_bytes, teardown),
         cmocka_unit_test_teardown(test_versions, teardown),
         cmocka_unit_test_teardown(test_target_forms, teardown),
+        cmocka_unit_test_teardown(test_long_runs, teardown),
         cmocka_unit_test_teardown(test_header_values, teardown),
         cmocka_unit_test_teardown(test_header_name_rules, teardown),
         cmocka_unit_test_teardown(test_obs_fold, teardown),
@@ -822,6 +912,7 @@ int main(void)
         cmocka_unit_test_teardown(test_limits_count, teardown),
         cmocka_unit_test_teardown(test_incremental, teardown),
         cmocka_unit_test_teardown(test_pipelined, teardown),
+        cmocka_unit_test_teardown(test_head_maybe_complete, teardown),
         cmocka_unit_test_teardown(test_response_basic, teardown),
         cmocka_unit_test_teardown(test_response_framing, teardown),
         cmocka_unit_test_teardown(test_response_bad, teardown),

@@ -1,0 +1,71 @@
+"""The `hyperscale objects` commands end to end: put/get (stdin/stdout,
+ranges), stat, ls, rm, gc, tier, info, and a clear message for each
+failure."""
+import os
+import subprocess
+
+from objects_util import BIN, Store, check
+
+
+def main():
+    s = Store(drives=4)  # 2+2
+    try:
+        data = os.urandom(2_500_000)
+        s.put_bytes("a/1", data)
+        out = s.run("put", "a/2", os.path.join(s.scratch, "in")).stdout.decode()
+        check("new_chunks=0" in out, "second put of the same bytes is deduplicated: " + out)
+        # stdin -> stdout
+        p = subprocess.run([BIN, "objects", "put", "b", "-", "--data", s.data, "--quiet"],
+                           input=b"hello world\n", capture_output=True)
+        check(p.returncode == 0 and p.stdout == b"", "quiet put from stdin")
+        p = subprocess.run([BIN, "objects", "get", "b", "--data", s.data], capture_output=True)
+        check(p.stdout == b"hello world\n", "get to stdout")
+        # ranges
+        _, got = s.get_bytes("a/1", extra=("--range", "1000-1999"))
+        check(got == data[1000:2000], "range A-B")
+        _, got = s.get_bytes("a/1", extra=("--range", "2499000-"))
+        check(got == data[2499000:], "range A-")
+        p = s.run("get", "a/1", "-", "--range", "x", check=False)
+        check(p.returncode == 2 and b"--range" in p.stderr, "bad range is a usage error")
+        # stat / ls
+        st = s.run("stat", "a/1").stdout.decode()
+        check("size=2500000" in st and "tier=hot" in st, st)
+        ls = s.run("ls", "a/").stdout.decode().splitlines()
+        check([l.split("\t")[0] for l in ls] == ["a/1", "a/2"], "ls prefix: %r" % ls)
+        info = s.run("info").stdout.decode()
+        check("drives=4 hot=2+2" in info and "nines" in info, info)
+        # tier: warm then back to hot, content unchanged
+        s.put_bytes("text", b"compressible line of text\n" * 40000)
+        s.run("tier", "text", "warm")
+        check("tier=warm" in s.run("stat", "text").stdout.decode(), "moved to warm")
+        check(s.get_bytes("text")[1] == b"compressible line of text\n" * 40000, "warm reads back")
+        p = s.run("tier", "text", "lukewarm", check=False)
+        check(p.returncode == 2, "bad tier name is a usage error")
+        # failures name what failed
+        p = s.run("get", "missing", check=False)
+        check(p.returncode == 1 and b"missing" in p.stderr and b"ENOENT" in p.stderr,
+              "missing object: %r" % p.stderr)
+        p = s.run("put", "x", "/nonexistent/file", check=False)
+        check(p.returncode == 1 and b"/nonexistent/file" in p.stderr, "unreadable input")
+        p = subprocess.run([BIN, "objects", "info", "--data", s.data, "--drives", "7"],
+                           capture_output=True)
+        check(p.returncode == 1 and b"fixed at creation" in p.stderr, "drive count is fixed")
+        p = s.run("frobnicate", check=False)
+        check(p.returncode == 2 and b"unknown subcommand" in p.stderr, "unknown subcommand")
+        # rm + gc reclaim
+        before = len(s.fragment_files())
+        s.run("rm", "a/1", "a/2", "b", "text")
+        rep = s.report(s.run("gc"))
+        check(rep["stripes_freed"] >= 1 and len(s.fragment_files()) < before, "gc reclaimed")
+        check(len(s.fragment_files()) == 0, "nothing left: %r" % s.fragment_files())
+        check(s.run("ls").stdout == b"", "empty")
+        # bench runs and prints both sides
+        out = subprocess.run([BIN, "objects", "bench", "ec", "--size", "16"],
+                             capture_output=True).stdout.decode()
+        check("isal_raw_GBps" in out and "ratio" in out, out)
+        print("ok")
+    finally:
+        s.close()
+
+
+main()

@@ -1,0 +1,429 @@
+/* Unit tests of the object store library: streaming put/get, ranges,
+ * dedup, overwrite and delete with gc, degraded reads with lost drives,
+ * bitrot detection and repair, heal, orphan sweep, tiering. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "objects/objects.h"
+#include "store/tmpdir.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    return tmp_make(dir, sizeof(dir), "obj") ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tmp_rm(dir);
+    return 0;
+}
+
+static uint8_t *rnd(size_t n, uint64_t seed)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    uint64_t x = seed | 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[i] = (uint8_t)(x >> 24);
+    }
+    return p;
+}
+
+static hs_objects_t *open_small(void)
+{
+    /* small chunks and fragments so a few hundred KiB span many stripes */
+    hs_objects_opts_t o = {.ndrives = 6, .chunk_min = 1024, .chunk_avg = 4096,
+                           .chunk_max = 16384, .frag_max = 16384, .no_fsync = true};
+    hs_objects_t *s;
+    assert_int_equal(hs_objects_open(dir, &o, &s), 0);
+    return s;
+}
+
+static void put(hs_objects_t *s, const char *name, const uint8_t *p, size_t n, hs_tier_t t,
+                hs_obj_info_t *info)
+{
+    hs_obj_writer_t *w;
+    hs_obj_put_opts_t po = {.tier = t};
+    assert_int_equal(hs_obj_put_begin(s, name, &po, &w), 0);
+    /* odd-sized writes exercise the streaming buffer */
+    for (size_t off = 0; off < n;) {
+        size_t k = n - off < 7777 ? n - off : 7777;
+        assert_int_equal(hs_obj_put_write(w, p + off, k), 0);
+        off += k;
+    }
+    assert_int_equal(hs_obj_put_commit(w, info), 0);
+}
+
+static int get(hs_objects_t *s, const char *name, uint64_t off, uint64_t len, uint8_t **out,
+               size_t *outlen)
+{
+    hs_obj_reader_t *r;
+    int rc = hs_obj_get_open(s, name, off, len, &r);
+    if (rc < 0)
+        return rc;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *b = malloc(cap);
+    for (;;) {
+        if (n + 5000 > cap)
+            b = realloc(b, cap *= 2);
+        long k = hs_obj_read(r, b + n, 5000);
+        if (k < 0) {
+            free(b);
+            hs_obj_get_close(r);
+            return (int)k;
+        }
+        if (k == 0)
+            break;
+        n += (size_t)k;
+    }
+    hs_obj_get_close(r);
+    *out = b;
+    *outlen = n;
+    return 0;
+}
+
+static void expect_object(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)
+{
+    uint8_t *b;
+    size_t bl;
+    assert_int_equal(get(s, name, 0, UINT64_MAX, &b, &bl), 0);
+    assert_int_equal(bl, n);
+    assert_memory_equal(b, p, n);
+    free(b);
+}
+
+static size_t count_files(void)
+{
+    char path[512];
+    size_t n = 0;
+    for (int i = 0; i < 6; i++) {
+        snprintf(path, sizeof(path), "%s/drives/d%02d", dir, i);
+        DIR *d = opendir(path);
+        struct dirent *de;
+        if (!d)
+            continue;
+        while ((de = readdir(d)))
+            if (de->d_name[0] != '.')
+                n++;
+        closedir(d);
+    }
+    return n;
+}
+
+static void test_roundtrip_sizes_and_ranges(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    size_t sizes[] = {0, 1, 4095, 70000, 300000};
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "obj%d", i);
+        uint8_t *p = rnd(sizes[i], (uint64_t)i + 1);
+        hs_obj_info_t info;
+        put(s, name, p, sizes[i], HS_TIER_HOT, &info);
+        assert_int_equal(info.size, sizes[i]);
+        expect_object(s, name, p, sizes[i]);
+        if (sizes[i] > 1000) {
+            uint8_t *b;
+            size_t bl;
+            assert_int_equal(get(s, name, 1000, 50000, &b, &bl), 0);
+            size_t want = sizes[i] - 1000 < 50000 ? sizes[i] - 1000 : 50000;
+            assert_int_equal(bl, want);
+            assert_memory_equal(b, p + 1000, want);
+            free(b);
+            /* past the end clips; beyond the size is an error */
+            assert_int_equal(get(s, name, sizes[i] - 1, 100, &b, &bl), 0);
+            assert_int_equal(bl, 1);
+            free(b);
+            assert_int_equal(get(s, name, sizes[i] + 1, 1, &b, &bl), HS_ERANGE);
+        }
+        free(p);
+    }
+    hs_obj_info_t info;
+    assert_int_equal(hs_obj_stat(s, "obj4", &info), 0);
+    assert_int_equal(info.size, 300000);
+    assert_int_equal(hs_obj_stat(s, "nope", &info), HS_ENOENT);
+    uint8_t *b;
+    size_t bl;
+    assert_int_equal(get(s, "nope", 0, 1, &b, &bl), HS_ENOENT);
+    hs_obj_report_t rep;
+    assert_int_equal(hs_objects_fsck(s, NULL, &rep), 0);
+    assert_int_equal(rep.objects, 5);
+    hs_objects_close(s);
+}
+
+static void test_dedup_overwrite_delete_gc(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    uint8_t *p = rnd(200000, 5);
+    hs_obj_info_t a, b;
+    put(s, "a", p, 200000, HS_TIER_HOT, &a);
+    assert_true(a.new_chunks > 10);
+    put(s, "b", p, 200000, HS_TIER_HOT, &b);
+    assert_int_equal(b.new_chunks, 0); /* the same bytes cost metadata only */
+    assert_int_equal(b.new_bytes, 0);
+    assert_memory_equal(a.etag, b.etag, 32);
+    size_t files = count_files();
+    /* overwrite a with different bytes */
+    uint8_t *q = rnd(100000, 6);
+    put(s, "a", q, 100000, HS_TIER_HOT, NULL);
+    expect_object(s, "a", q, 100000);
+    expect_object(s, "b", p, 200000);
+    hs_obj_report_t rep;
+    assert_int_equal(hs_objects_fsck(s, NULL, &rep), 0);
+    /* delete both: gc reclaims every chunk and file */
+    assert_int_equal(hs_obj_delete(s, "a"), 0);
+    assert_int_equal(hs_obj_delete(s, "a"), HS_ENOENT);
+    assert_int_equal(hs_objects_fsck(s, NULL, &rep), 0);
+    expect_object(s, "b", p, 200000);
+    assert_int_equal(hs_obj_delete(s, "b"), 0);
+    assert_true(files > 0);
+    assert_int_equal(hs_objects_gc(s, NULL, &rep), 0);
+    assert_true(rep.chunks_freed > 0);
+    assert_int_equal(count_files(), 0);
+    assert_int_equal(hs_objects_fsck(s, NULL, &rep), 0);
+    assert_int_equal(rep.chunks, 0);
+    free(p);
+    free(q);
+    hs_objects_close(s);
+}
+
+static void test_partial_delete_compacts(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    uint8_t *p = rnd(400000, 8);
+    /* x and y share nothing, but land in common stripes only if packed
+     * together: put them as one object then overwrite to keep a tail */
+    put(s, "x", p, 400000, HS_TIER_HOT, NULL);
+    put(s, "y", p + 390000, 10000, HS_TIER_HOT, NULL); /* mostly new chunks */
+    assert_int_equal(hs_obj_delete(s, "x"), 0);
+    hs_obj_report_t rep;
+    assert_int_equal(hs_objects_gc(s, NULL, &rep), 0);
+    assert_true(rep.chunks_freed > 0);
+    expect_object(s, "y", p + 390000, 10000);
+    assert_int_equal(hs_objects_fsck(s, NULL, &rep), 0);
+    free(p);
+    hs_objects_close(s);
+}
+
+static void rm_drive(int i)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/drives/d%02d", dir, i);
+    tmp_rm(path);
+}
+
+static void test_lost_drives_read_and_heal(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    uint8_t *p = rnd(300000, 9);
+    put(s, "o", p, 300000, HS_TIER_HOT, NULL);
+    hs_objects_close(s);
+    rm_drive(1);
+    rm_drive(4); /* P = 2 of 6 */
+    s = open_small();
+    hs_obj_report_t rep;
+    /* fsck sees missing fragments (without repairing) */
+    assert_int_equal(hs_objects_fsck(s, NULL, &rep), HS_ECORRUPT);
+    assert_true(rep.frags_missing > 0);
+    expect_object(s, "o", p, 300000);
+    assert_int_equal(hs_objects_heal(s, NULL, &rep), 0);
+    assert_int_equal(hs_objects_fsck(s, NULL, &rep), 0);
+    assert_int_equal(rep.frags_missing, 0);
+    hs_objects_close(s);
+    /* full redundancy again: two other drives can go */
+    rm_drive(0);
+    rm_drive(2);
+    s = open_small();
+    expect_object(s, "o", p, 300000);
+    /* and three lost drives of 4+2 is data loss: an error, not bytes */
+    hs_objects_close(s);
+    rm_drive(0);
+    rm_drive(2);
+    rm_drive(3);
+    s = open_small();
+    uint8_t *b;
+    size_t bl;
+    assert_int_equal(get(s, "o", 0, UINT64_MAX, &b, &bl), HS_EIO);
+    free(p);
+    hs_objects_close(s);
+}
+
+static void flip_byte(const char *path, long off)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t c;
+    assert_int_equal(pread(fd, &c, 1, off), 1);
+    c ^= 0x5a;
+    assert_int_equal(pwrite(fd, &c, 1, off), 1);
+    close(fd);
+}
+
+static void test_bitrot_detected_and_repaired(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    uint8_t *p = rnd(60000, 10);
+    put(s, "o", p, 60000, HS_TIER_HOT, NULL);
+    /* flip one payload byte in every file of drive 0 and 3 (<= P per stripe) */
+    for (int d = 0; d < 6; d += 3) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/drives/d%02d", dir, d);
+        DIR *dd = opendir(path);
+        struct dirent *de;
+        while ((de = readdir(dd))) {
+            if (de->d_name[0] == '.')
+                continue;
+            char f[1024];
+            snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+            flip_byte(f, 600); /* past the 512-byte header */
+        }
+        closedir(dd);
+    }
+    expect_object(s, "o", p, 60000);
+    uint64_t det, rep_n;
+    hs_objects_counters(s, &det, &rep_n);
+    assert_true(det > 0);
+    assert_true(rep_n > 0);
+    hs_obj_report_t rep;
+    hs_obj_maint_opts_t o = {.verify_data = true};
+    assert_int_equal(hs_objects_fsck(s, &o, &rep), 0); /* read-repair fixed all */
+    assert_int_equal(rep.frags_corrupt, 0);
+    /* a header byte: detected by scrub, rebuilt */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/drives/d05", dir);
+    DIR *dd = opendir(path);
+    struct dirent *de;
+    int flipped = 0;
+    while ((de = readdir(dd)) && !flipped) {
+        if (de->d_name[0] == '.')
+            continue;
+        char f[1024];
+        snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+        flip_byte(f, 30);
+        flipped = 1;
+    }
+    closedir(dd);
+    assert_int_equal(hs_objects_scrub(s, NULL, &rep), 0);
+    assert_true(rep.frags_missing + rep.frags_corrupt >= 1);
+    assert_true(rep.frags_rebuilt >= 1);
+    assert_int_equal(hs_objects_fsck(s, &o, &rep), 0);
+    free(p);
+    hs_objects_close(s);
+}
+
+static void test_abort_leaves_orphans_gc_sweeps(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    uint8_t *p = rnd(200000, 11);
+    hs_obj_writer_t *w;
+    assert_int_equal(hs_obj_put_begin(s, "x", NULL, &w), 0);
+    assert_int_equal(hs_obj_put_write(w, p, 200000), 0); /* full stripes got written */
+    hs_obj_put_abort(w);
+    assert_true(count_files() > 0);
+    hs_obj_info_t info;
+    assert_int_equal(hs_obj_stat(s, "x", &info), HS_ENOENT);
+    hs_obj_report_t rep;
+    assert_int_equal(hs_objects_fsck(s, NULL, &rep), 0); /* orphans are not damage */
+    assert_true(rep.orphans > 0);
+    assert_int_equal(hs_objects_gc(s, NULL, &rep), 0);
+    assert_true(rep.orphans_removed > 0);
+    assert_int_equal(count_files(), 0);
+    free(p);
+    hs_objects_close(s);
+}
+
+static void test_tiers(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    /* compressible data: warm and cold store fewer bytes */
+    size_t n = 200000;
+    uint8_t *p = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)("hyperscale object store "[i % 24] + (i / 5000));
+    hs_obj_info_t hot, warm;
+    put(s, "w", p, n, HS_TIER_WARM, &warm);
+    assert_true(warm.new_bytes < n / 4);
+    assert_int_equal(warm.tier, HS_TIER_WARM);
+    expect_object(s, "w", p, n);
+    /* same bytes, hot hint: dedup keeps the stored form */
+    put(s, "h", p, n, HS_TIER_HOT, &hot);
+    assert_int_equal(hot.new_chunks, 0);
+    /* a shared chunk moves hotter, never colder */
+    assert_int_equal(hs_obj_set_tier(s, "h", HS_TIER_HOT), 0);
+    expect_object(s, "w", p, n);
+    assert_int_equal(hs_obj_set_tier(s, "w", HS_TIER_COLD), 0);
+    expect_object(s, "w", p, n);
+    assert_int_equal(hs_obj_delete(s, "h"), 0);
+    assert_int_equal(hs_obj_set_tier(s, "w", HS_TIER_COLD), 0);
+    expect_object(s, "w", p, n);
+    hs_obj_info_t info;
+    assert_int_equal(hs_obj_stat(s, "w", &info), 0);
+    assert_int_equal(info.tier, HS_TIER_COLD);
+    hs_obj_report_t rep;
+    assert_int_equal(hs_objects_gc(s, NULL, &rep), 0);
+    assert_int_equal(hs_objects_fsck(s, NULL, &rep), 0);
+    expect_object(s, "w", p, n);
+    free(p);
+    hs_objects_close(s);
+}
+
+static void test_reopen_keeps_config(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    hs_objects_close(s);
+    hs_objects_opts_t o = {.ndrives = 8};
+    assert_int_equal(hs_objects_open(dir, &o, &s), HS_ECONFIG);
+    int n, hd, hp, cd, cp;
+    hs_objects_default_geometry(6, &hd, &hp, &cd, &cp);
+    assert_int_equal(hd, 4);
+    assert_int_equal(hp, 2);
+    hs_objects_default_geometry(12, &hd, &hp, &cd, &cp);
+    assert_int_equal(hd + hp, 12);
+    assert_int_equal(hp, 4);
+    hs_objects_default_geometry(1, &hd, &hp, &cd, &cp);
+    assert_int_equal(hd, 1);
+    assert_int_equal(hp, 0);
+    s = open_small();
+    hs_objects_geometry(s, &n, &hd, &hp, &cd, &cp);
+    assert_int_equal(n, 6);
+    hs_objects_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_roundtrip_sizes_and_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_overwrite_delete_gc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_delete_compacts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_drives_read_and_heal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bitrot_detected_and_repaired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_leaves_orphans_gc_sweeps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tiers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_config, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
