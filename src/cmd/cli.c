@@ -126,7 +126,7 @@ static int add_set(hs_cli_t *cli, const char *key, const char *val, const char *
 /* Parses argv after the command name. Returns 0, 1 for --help, or 2. */
 static int parse_args(hs_cli_t *cli, int argc, char **argv)
 {
-    static char origins[HS_CLI_MAX_SETS][80];
+    static char origins[HS_CLI_MAX_SETS][160];
     static char keybuf[HS_CLI_MAX_SETS][128];
     char **pos = calloc((size_t)argc + 1, sizeof(*pos));
     if (!pos)

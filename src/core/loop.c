@@ -34,6 +34,8 @@ struct hs_loop {
     uint64_t now;
     int64_t wall;
     unsigned nio;
+    hs_io_t **watchers; /* by fd: a watcher stopped mid-iteration is skipped */
+    unsigned nwatchers;
     hs_timer_t **heap; /* 1-based */
     unsigned heap_len, heap_cap;
     pthread_mutex_t post_mu;
@@ -161,7 +163,9 @@ static void run_timers(hs_loop_t *loop)
 {
     while (loop->heap_len && loop->heap[1]->when <= loop->now) {
         hs_timer_t *t = loop->heap[1];
-        if (t->want > loop->now) {
+        if (t->want != t->when) {
+            /* Moved later while queued: re-key, so that overdue timers
+             * still fire in deadline order. */
             t->when = t->want;
             sift_down(loop, 1);
             continue;
@@ -191,12 +195,26 @@ static uint32_t to_epoll(unsigned ev)
 
 int hs_io_start(hs_loop_t *loop, hs_io_t *io, int fd, unsigned events, hs_io_cb cb)
 {
-    struct epoll_event ev = {.events = to_epoll(events), .data.ptr = io};
+    if (fd < 0)
+        return HS_EINVAL;
+    if ((unsigned)fd >= loop->nwatchers) {
+        unsigned n = loop->nwatchers ? loop->nwatchers : 1024;
+        while (n <= (unsigned)fd)
+            n *= 2;
+        hs_io_t **w = realloc(loop->watchers, n * sizeof(*w));
+        if (!w)
+            return HS_ENOMEM;
+        memset(w + loop->nwatchers, 0, (n - loop->nwatchers) * sizeof(*w));
+        loop->watchers = w;
+        loop->nwatchers = n;
+    }
+    struct epoll_event ev = {.events = to_epoll(events), .data.fd = fd};
     io->fd = fd;
     io->cb = cb;
     io->events = events;
     if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
         return HS_ERR(errno);
+    loop->watchers[fd] = io;
     loop->nio++;
     return 0;
 }
@@ -205,7 +223,7 @@ int hs_io_modify(hs_loop_t *loop, hs_io_t *io, unsigned events)
 {
     if (io->events == events)
         return 0;
-    struct epoll_event ev = {.events = to_epoll(events), .data.ptr = io};
+    struct epoll_event ev = {.events = to_epoll(events), .data.fd = io->fd};
     if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) != 0)
         return HS_ERR(errno);
     io->events = events;
@@ -217,6 +235,8 @@ void hs_io_stop(hs_loop_t *loop, hs_io_t *io)
     if (io->fd < 0)
         return;
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+    if ((unsigned)io->fd < loop->nwatchers && loop->watchers[io->fd] == io)
+        loop->watchers[io->fd] = NULL;
     io->fd = -1;
     loop->nio--;
 }
@@ -307,6 +327,7 @@ void hs_loop_free(hs_loop_t *loop)
         p = next;
     }
     pthread_mutex_destroy(&loop->post_mu);
+    free(loop->watchers);
     free(loop->heap);
     free(loop);
 }
@@ -320,7 +341,10 @@ int hs_loop_run(hs_loop_t *loop)
             return HS_ERR(errno);
         update_time(loop);
         for (int i = 0; i < n; i++) {
-            hs_io_t *io = evs[i].data.ptr;
+            int fd = evs[i].data.fd;
+            hs_io_t *io = (unsigned)fd < loop->nwatchers ? loop->watchers[fd] : NULL;
+            if (!io)
+                continue; /* stopped by an earlier callback of this batch */
             uint32_t e = evs[i].events;
             unsigned ev = ((e & (EPOLLIN | EPOLLRDHUP)) ? HS_IO_READ : 0) |
                           ((e & EPOLLOUT) ? HS_IO_WRITE : 0) |

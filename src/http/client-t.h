@@ -35,15 +35,15 @@ typedef enum hs_http_client_body {
  * twice when a stale pooled connection forces a retry). */
 typedef struct hs_http_client_req {
     hs_http_method_t method;
-    hs_str_t method_str;     /* the token when method is HS_HTTP_OTHER */
-    hs_str_t target;         /* origin-form "/path?query" (or any valid request-target) */
-    hs_str_t host;           /* Host field value; empty: the upstream name */
+    hs_str_t method_str;             /* the token when method is HS_HTTP_OTHER */
+    hs_str_t target;                 /* origin-form "/path?query" (or any valid request-target) */
+    hs_str_t host;                   /* Host field value; empty: the upstream name */
     const hs_http_header_t *headers; /* extra fields; not Host/Content-Length/
                                       * Transfer-Encoding/Expect (framing is ours) */
     unsigned num_headers;
     hs_http_client_body_t body_kind;
-    const void *body; /* BUFFER */
-    size_t body_len;  /* BUFFER */
+    const void *body;      /* BUFFER */
+    size_t body_len;       /* BUFFER */
     int64_t stream_length; /* STREAM: >= 0 sent as Content-Length, < 0 chunked */
     bool expect_continue;  /* send "Expect: 100-continue" and hold the body */
 } hs_http_client_req_t;

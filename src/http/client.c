@@ -37,10 +37,10 @@
 #include "http/oq.h"
 #include "http/parse.h"
 
-#define OUT_HIGH (256 * 1024)   /* stream writes past this ask the caller to wait */
-#define OUT_LOW (64 * 1024)     /* ... and on_writable fires below this */
-#define CONTINUE_WAIT_MS 1000   /* RFC 9110 10.1.1: do not wait forever for 100 */
-#define IN_BODY_ROOM 32768      /* input buffer room beyond the largest head */
+#define OUT_HIGH (256 * 1024) /* stream writes past this ask the caller to wait */
+#define OUT_LOW (64 * 1024)   /* ... and on_writable fires below this */
+#define CONTINUE_WAIT_MS 1000 /* RFC 9110 10.1.1: do not wait forever for 100 */
+#define IN_BODY_ROOM 32768    /* input buffer room beyond the largest head */
 #define FREE_IN_MAX 64
 #define UP_NAME_MAX 300
 
@@ -50,7 +50,7 @@ typedef struct upstream upstream_t;
 typedef struct conn conn_t;
 
 struct conn {
-    hs_io_t io; /* first: conn_io casts back */
+    hs_io_t io;       /* first: conn_io casts back */
     hs_timer_t timer; /* connect, read or idle timeout by state */
     hs_http_client_t *cl;
     upstream_t *up;
@@ -106,11 +106,11 @@ struct hs_http_call {
     unsigned expect : 1;       /* request asked for 100-continue */
     unsigned expect_wait : 1;  /* body held until 100 / final status / timer */
     unsigned req_sent : 1;
-    unsigned req_close : 1;    /* we sent Connection: close */
+    unsigned req_close : 1; /* we sent Connection: close */
     unsigned send_failed : 1;
     unsigned connected : 1;
-    unsigned reused : 1;       /* current connection carried earlier exchanges */
-    unsigned rx_any : 1;       /* a response byte arrived on the current connection */
+    unsigned reused : 1; /* current connection carried earlier exchanges */
+    unsigned rx_any : 1; /* a response byte arrived on the current connection */
     unsigned retried : 1;
     unsigned head_done : 1;
     unsigned resp_keep : 1;
@@ -146,14 +146,14 @@ static hs_histogram_t *m_seconds;
 
 static void metrics_init(void)
 {
-    static const char *const kinds[E_N] = {
-        "kind=\"refused\"", "kind=\"connect_timeout\"", "kind=\"read_timeout\"",
-        "kind=\"bad_response\"", "kind=\"reset\"", "kind=\"canceled\"", "kind=\"other\""};
-    if (m_seconds)
-        return;
+    static const char *const kinds[E_N] = {"kind=\"refused\"",      "kind=\"connect_timeout\"",
+                                           "kind=\"read_timeout\"", "kind=\"bad_response\"",
+                                           "kind=\"reset\"",        "kind=\"canceled\"",
+                                           "kind=\"other\""};
+    if (m_seconds) return;
     m_requests = hs_counter("hs_upstream_requests_total", NULL, "requests sent to upstreams");
-    m_opened = hs_counter("hs_upstream_connections_opened_total", NULL,
-                          "upstream connections opened");
+    m_opened =
+        hs_counter("hs_upstream_connections_opened_total", NULL, "upstream connections opened");
     m_reused = hs_counter("hs_upstream_connections_reused_total", NULL,
                           "requests sent on a pooled keep-alive connection");
     m_retries = hs_counter("hs_upstream_retries_total", NULL,
@@ -198,41 +198,33 @@ static uint32_t name_hash(const char *s)
 }
 
 /* "a.b.c.d:port", "[v6]:port" or "localhost:port"; numeric only. */
-static int parse_upstream(const char *name, size_t len, struct sockaddr_storage *ss,
-                          socklen_t *sl)
+static int parse_upstream(const char *name, size_t len, struct sockaddr_storage *ss, socklen_t *sl)
 {
     const char *colon = memrchr(name, ':', len);
-    if (!colon || colon == name)
-        return HS_EINVAL;
+    if (!colon || colon == name) return HS_EINVAL;
     const char *p = colon + 1, *end = name + len;
-    if (p == end || end - p > 5)
-        return HS_EINVAL;
+    if (p == end || end - p > 5) return HS_EINVAL;
     unsigned port = 0;
     for (; p < end; p++) {
-        if (*p < '0' || *p > '9')
-            return HS_EINVAL;
+        if (*p < '0' || *p > '9') return HS_EINVAL;
         port = port * 10 + (unsigned)(*p - '0');
     }
-    if (port == 0 || port > 65535)
-        return HS_EINVAL;
+    if (port == 0 || port > 65535) return HS_EINVAL;
     char host[64];
     size_t hl = (size_t)(colon - name);
     memset(ss, 0, sizeof(*ss));
     if (name[0] == '[') {
-        if (hl < 3 || name[hl - 1] != ']' || hl - 2 >= sizeof(host))
-            return HS_EINVAL;
+        if (hl < 3 || name[hl - 1] != ']' || hl - 2 >= sizeof(host)) return HS_EINVAL;
         memcpy(host, name + 1, hl - 2);
         host[hl - 2] = '\0';
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-        if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-            return HS_EINVAL;
+        if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1) return HS_EINVAL;
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)port);
         *sl = sizeof(*s6);
         return 0;
     }
-    if (hl >= sizeof(host))
-        return HS_EINVAL;
+    if (hl >= sizeof(host)) return HS_EINVAL;
     memcpy(host, name, hl);
     host[hl] = '\0';
     struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
@@ -250,8 +242,7 @@ static int up_grow(hs_http_client_t *cl)
 {
     unsigned cap = cl->ups_cap ? cl->ups_cap * 2 : 16;
     upstream_t **t = calloc(cap, sizeof(*t));
-    if (!t)
-        return HS_ENOMEM;
+    if (!t) return HS_ENOMEM;
     for (unsigned i = 0; i < cl->ups_cap; i++) {
         upstream_t *u = cl->ups[i];
         while (u) {
@@ -270,8 +261,7 @@ static int up_grow(hs_http_client_t *cl)
 static int up_get(hs_http_client_t *cl, const char *name, upstream_t **out)
 {
     size_t len = strlen(name);
-    if (len == 0 || len > UP_NAME_MAX)
-        return HS_EINVAL;
+    if (len == 0 || len > UP_NAME_MAX) return HS_EINVAL;
     uint32_t h = name_hash(name);
     if (cl->ups_cap) {
         for (upstream_t *u = cl->ups[h & (cl->ups_cap - 1)]; u; u = u->hnext)
@@ -283,13 +273,10 @@ static int up_get(hs_http_client_t *cl, const char *name, upstream_t **out)
     struct sockaddr_storage ss;
     socklen_t sl;
     int rc = parse_upstream(name, len, &ss, &sl);
-    if (rc < 0)
-        return rc;
-    if (cl->nups >= cl->ups_cap && (rc = up_grow(cl)) < 0)
-        return rc;
+    if (rc < 0) return rc;
+    if (cl->nups >= cl->ups_cap && (rc = up_grow(cl)) < 0) return rc;
     upstream_t *u = calloc(1, sizeof(*u) + len + 1);
-    if (!u)
-        return HS_ENOMEM;
+    if (!u) return HS_ENOMEM;
     memcpy(u->name, name, len + 1);
     u->hash = h;
     u->addr = ss;
@@ -315,8 +302,7 @@ static void up_unlink_free(hs_http_client_t *cl, upstream_t *up)
  * many names keeps memory bounded by its live traffic. */
 static void up_maybe_free(hs_http_client_t *cl, upstream_t *up)
 {
-    if (up->nconns == 0 && up->ncalls == 0)
-        up_unlink_free(cl, up);
+    if (up->nconns == 0 && up->ncalls == 0) up_unlink_free(cl, up);
 }
 
 static void up_enqueue(upstream_t *up, hs_http_call_t *call)
@@ -335,8 +321,7 @@ static hs_http_call_t *up_dequeue(upstream_t *up)
 {
     hs_http_call_t *call = up->qhead;
     up->qhead = call->qnext;
-    if (!up->qhead)
-        up->qtail = NULL;
+    if (!up->qhead) up->qtail = NULL;
     up->nqueued--;
     call->queued = 0;
     call->qnext = NULL;
@@ -351,8 +336,7 @@ static void up_unqueue(upstream_t *up, hs_http_call_t *call)
         pp = &(*pp)->qnext;
     }
     *pp = call->qnext;
-    if (up->qtail == call)
-        up->qtail = prev;
+    if (up->qtail == call) up->qtail = prev;
     up->nqueued--;
     call->queued = 0;
 }
@@ -361,8 +345,7 @@ static conn_t *idle_pop(hs_http_client_t *cl, upstream_t *up)
 {
     conn_t *c = up->idle;
     up->idle = c->next;
-    if (c->next)
-        c->next->prev = NULL;
+    if (c->next) c->next->prev = NULL;
     c->next = c->prev = NULL;
     up->nidle--;
     cl->nidle--;
@@ -391,8 +374,7 @@ static int in_get(conn_t *c)
 static void in_put(conn_t *c)
 {
     hs_http_client_t *cl = c->cl;
-    if (!c->in)
-        return;
+    if (!c->in) return;
     if (cl->free_in_n < FREE_IN_MAX) {
         memcpy(c->in, &cl->free_in, sizeof(char *));
         cl->free_in = c->in;
@@ -410,8 +392,7 @@ static int conn_open(upstream_t *up, hs_http_call_t *call)
 {
     hs_http_client_t *cl = call->cl;
     int fd = socket(up->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return HS_ERR(errno);
+    if (fd < 0) return HS_ERR(errno);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(fd, (struct sockaddr *)&up->addr, up->addr_len) != 0 && errno != EINPROGRESS) {
@@ -447,8 +428,7 @@ static int conn_open(upstream_t *up, hs_http_call_t *call)
 /* Gives waiting calls the connections that are free or may be opened. */
 static void up_dispatch(hs_http_client_t *cl, upstream_t *up)
 {
-    if (cl->closing)
-        return;
+    if (cl->closing) return;
     uint32_t max = cl->o.max_conns_per_upstream;
     while (up->qhead) {
         if (up->idle) {
@@ -456,20 +436,17 @@ static void up_dispatch(hs_http_client_t *cl, upstream_t *up)
             conn_attach(c, up_dequeue(up));
             continue;
         }
-        if (max && up->nconns >= max)
-            break;
+        if (max && up->nconns >= max) break;
         hs_http_call_t *call = up_dequeue(up);
         int rc = conn_open(up, call);
-        if (rc < 0)
-            call_fail_later(call, rc);
+        if (rc < 0) call_fail_later(call, rc);
     }
 }
 
 /* Closes the socket; the struct goes when its event handler unwinds. */
 static void conn_close(conn_t *c)
 {
-    if (c->closed)
-        return;
+    if (c->closed) return;
     hs_http_client_t *cl = c->cl;
     upstream_t *up = c->up;
     c->closed = 1;
@@ -478,8 +455,7 @@ static void conn_close(conn_t *c)
             c->prev->next = c->next;
         else
             up->idle = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
+        if (c->next) c->next->prev = c->prev;
         up->nidle--;
         cl->nidle--;
     }
@@ -490,14 +466,12 @@ static void conn_close(conn_t *c)
     hs_timer_stop(cl->loop, &c->timer);
     int fd = c->io.fd;
     hs_io_stop(cl->loop, &c->io);
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     in_put(c);
     up->nconns--;
     cl->nconns--;
     hs_gauge_add(m_conns, -1);
-    if (!c->in_io)
-        free(c);
+    if (!c->in_io) free(c);
     up_dispatch(cl, up);
     up_maybe_free(cl, up);
 }
@@ -510,8 +484,7 @@ static void conn_enter(conn_t *c)
 static void conn_leave(conn_t *c)
 {
     c->in_io = 0;
-    if (c->closed)
-        free(c);
+    if (c->closed) free(c);
 }
 
 /* Back to the pool after a complete exchange (or straight to a waiter). */
@@ -532,8 +505,7 @@ static void conn_release(conn_t *c)
     c->state = C_IDLE;
     c->prev = NULL;
     c->next = up->idle;
-    if (up->idle)
-        up->idle->prev = c;
+    if (up->idle) up->idle->prev = c;
     up->idle = c;
     up->nidle++;
     cl->nidle++;
@@ -552,8 +524,7 @@ static void conn_begin(conn_t *c)
         call_fail_later(call, HS_ENOMEM);
         return;
     }
-    if (call->expect_wait)
-        hs_timer_start(c->cl->loop, &call->cont, CONTINUE_WAIT_MS, cont_cb);
+    if (call->expect_wait) hs_timer_start(c->cl->loop, &call->cont, CONTINUE_WAIT_MS, cont_cb);
     call_flush(call, false);
 }
 
@@ -562,8 +533,7 @@ static void conn_attach(conn_t *c, hs_http_call_t *call)
     c->call = call;
     call->conn = c;
     call->reused = c->nreq > 0;
-    if (call->reused)
-        hs_counter_inc(m_reused);
+    if (call->reused) hs_counter_inc(m_reused);
     conn_begin(c);
 }
 
@@ -571,14 +541,17 @@ static void conn_connected(conn_t *c)
 {
     int err = 0;
     socklen_t l = sizeof(err);
-    if (getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
-        err = errno;
-    if (err == EINPROGRESS || err == EINTR)
-        return;
+    if (getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0) err = errno;
+    if (err == EINPROGRESS || err == EINTR) return;
     if (err) {
         call_fail(c->call, HS_ERR(err));
         return;
     }
+    /* No error yet is not "connected": an event meant for an earlier
+     * socket with the same fd number may arrive here. */
+    struct sockaddr_storage peer;
+    socklen_t pl = sizeof(peer);
+    if (getpeername(c->io.fd, (struct sockaddr *)&peer, &pl) != 0) return;
     hs_timer_stop(c->cl->loop, &c->timer);
     conn_begin(c);
 }
@@ -594,8 +567,8 @@ static void conn_update_io(conn_t *c)
     unsigned ev = (call->paused ? 0 : HS_IO_READ) |
                   (out || (call->want_writable && !call->send_failed) ? HS_IO_WRITE : 0);
     hs_io_modify(cl->loop, &c->io, ev);
-    bool waiting = out || (!call->paused && (call->req_sent || call->rx_any ||
-                                             call->send_failed || call->expect_wait));
+    bool waiting = out || (!call->paused && (call->req_sent || call->rx_any || call->send_failed ||
+                                             call->expect_wait));
     if (waiting)
         hs_timer_start(cl->loop, &c->timer, cl->o.read_timeout_ms, conn_timer_cb);
     else
@@ -636,8 +609,7 @@ static void call_deliver(hs_http_call_t *call)
         call->prev->next = call->next;
     else
         cl->calls = call->next;
-    if (call->next)
-        call->next->prev = call->prev;
+    if (call->next) call->next->prev = call->prev;
     hs_timer_stop(cl->loop, &call->defer);
     hs_timer_stop(cl->loop, &call->cont);
     cl->cb_depth++;
@@ -654,23 +626,20 @@ static void call_deliver(hs_http_call_t *call)
  * is running (then when it returns). */
 static void call_finish(hs_http_call_t *call, int status)
 {
-    if (call->done)
-        return;
+    if (call->done) return;
     call->done = 1;
     call->final = status;
     hs_timer_stop(call->cl->loop, &call->defer);
     hs_timer_stop(call->cl->loop, &call->cont);
     hs_oq_clear(&call->out);
     hs_oq_clear(&call->held);
-    if (!call->in_cb)
-        call_deliver(call);
+    if (!call->in_cb) call_deliver(call);
 }
 
 /* Ends the call with an error; its connection is closed, not pooled. */
 static void call_fail(hs_http_call_t *call, int status)
 {
-    if (call->done)
-        return;
+    if (call->done) return;
     if (call->conn) {
         conn_t *c = call->conn;
         c->call = NULL;
@@ -704,10 +673,8 @@ static bool cb_leave(hs_http_call_t *call)
 {
     call->cl->cb_depth--;
     call->in_cb--;
-    if (!call->done)
-        return true;
-    if (!call->in_cb)
-        call_deliver(call);
+    if (!call->done) return true;
+    if (!call->in_cb) call_deliver(call);
     return false;
 }
 
@@ -761,11 +728,9 @@ static void call_retry(hs_http_call_t *call)
     /* Open before closing the old one, so the slot it frees is not handed
      * to a waiting call first. */
     int rc = call_queue_request(call);
-    if (rc == 0)
-        rc = conn_open(call->up, call);
+    if (rc == 0) rc = conn_open(call->up, call);
     conn_close(old);
-    if (rc < 0)
-        call_fail(call, rc);
+    if (rc < 0) call_fail(call, rc);
 }
 
 /* Lets the held body go (100 Continue, or the wait expired). */
@@ -829,8 +794,7 @@ static void conn_process(conn_t *c)
     while (!call->paused) {
         size_t avail = c->in_len - c->in_off;
         if (!call->head_done) {
-            if (!avail)
-                return;
+            if (!avail) return;
             hs_http_msg_t resp;
             hs_http_error_t err = {0};
             hs_http_limits_t lim = {cl->o.max_response_head, cl->o.max_response_headers, 0};
@@ -856,8 +820,7 @@ static void conn_process(conn_t *c)
                     call_fail(call, HS_EBADMSG);
                     return;
                 }
-                if (resp.status == 100 && call->expect_wait)
-                    call_release_body(call);
+                if (resp.status == 100 && call->expect_wait) call_release_body(call);
                 continue; /* other 1xx are informational: skip */
             }
             call->head_done = 1;
@@ -875,16 +838,14 @@ static void conn_process(conn_t *c)
             }
             if (resp.framing == HS_HTTP_BODY_LENGTH) {
                 call->body_left = resp.content_length;
-                if (!call->body_left)
-                    call->framing = HS_HTTP_BODY_NONE;
+                if (!call->body_left) call->framing = HS_HTTP_BODY_NONE;
             } else if (resp.framing == HS_HTTP_BODY_CHUNKED) {
                 hs_http_chunked_init(&call->chunked, 0);
             }
             if (call->cbs.on_head) {
                 cb_enter(call);
                 call->cbs.on_head(call->ctx, &resp);
-                if (!cb_leave(call))
-                    return;
+                if (!cb_leave(call)) return;
             }
             if (call->framing == HS_HTTP_BODY_NONE) {
                 call_complete(call);
@@ -892,8 +853,7 @@ static void conn_process(conn_t *c)
             }
             continue;
         }
-        if (!avail)
-            return;
+        if (!avail) return;
         const char *run = c->in + c->in_off;
         size_t runlen = 0;
         bool complete = false;
@@ -903,16 +863,15 @@ static void conn_process(conn_t *c)
             call->body_left -= runlen;
             complete = call->body_left == 0;
         } else if (call->framing == HS_HTTP_BODY_CHUNKED) {
-            ssize_t used = hs_http_chunked_decode(&call->chunked, c->in + c->in_off, avail, &run,
-                                                  &runlen);
+            ssize_t used =
+                hs_http_chunked_decode(&call->chunked, c->in + c->in_off, avail, &run, &runlen);
             if (used < 0) {
                 call_fail(call, HS_EBADMSG);
                 return;
             }
             c->in_off += (size_t)used;
             complete = call->chunked.done;
-            if (used == 0 && !complete)
-                return;
+            if (used == 0 && !complete) return;
         } else { /* close-delimited */
             runlen = avail;
             c->in_off += runlen;
@@ -920,8 +879,7 @@ static void conn_process(conn_t *c)
         if (runlen && call->cbs.on_body) {
             cb_enter(call);
             call->cbs.on_body(call->ctx, run, runlen);
-            if (!cb_leave(call))
-                return;
+            if (!cb_leave(call)) return;
         }
         if (complete) {
             call_complete(call);
@@ -951,10 +909,8 @@ static void conn_read(conn_t *c)
 {
     hs_http_call_t *call = c->call;
     hs_http_client_t *cl = c->cl;
-    if (call->paused)
-        return;
-    if (c->in_off == c->in_len)
-        c->in_off = c->in_len = 0;
+    if (call->paused) return;
+    if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
     if (c->in_len == cl->in_cap && c->in_off) {
         memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
         c->in_len -= c->in_off;
@@ -965,8 +921,7 @@ static void conn_read(conn_t *c)
          * before reading more. (A head never fills it: it is larger than
          * the largest acceptable head.) */
         conn_process(c);
-        if (!c->closed && c->call == call && c->state == C_BUSY)
-            conn_update_io(c);
+        if (!c->closed && c->call == call && c->state == C_BUSY) conn_update_io(c);
         return;
     }
     ssize_t n = read(c->io.fd, c->in + c->in_len, cl->in_cap - c->in_len);
@@ -974,12 +929,10 @@ static void conn_read(conn_t *c)
         c->in_len += (size_t)n;
         call->rx_any = 1;
         conn_process(c);
-        if (!c->closed && c->call == call && c->state == C_BUSY)
-            conn_update_io(c);
+        if (!c->closed && c->call == call && c->state == C_BUSY) conn_update_io(c);
         return;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     conn_eof(c, n == 0 ? HS_EOF : HS_ERR(errno));
 }
 
@@ -992,9 +945,14 @@ static void conn_io(hs_loop_t *loop, hs_io_t *io, unsigned events)
     case C_CONNECTING:
         conn_connected(c);
         break;
-    case C_IDLE:
-        conn_close(c);
+    case C_IDLE: {
+        /* EOF, a reset or unsolicited bytes: the connection is done. A
+         * spurious wakeup (nothing to read) keeps it. */
+        char b;
+        ssize_t n = recv(c->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (!(n < 0 && (errno == EAGAIN || errno == EINTR))) conn_close(c);
         break;
+    }
     case C_BUSY: {
         hs_http_call_t *call = c->call;
         if (call->paused && (events & HS_IO_ERROR) && !(events & HS_IO_READ)) {
@@ -1003,10 +961,8 @@ static void conn_io(hs_loop_t *loop, hs_io_t *io, unsigned events)
             call_fail(call, HS_ECONNRESET);
             break;
         }
-        if (events & HS_IO_WRITE)
-            call_flush(call, true);
-        if (!c->closed && c->call == call && (events & (HS_IO_READ | HS_IO_ERROR)))
-            conn_read(c);
+        if (events & HS_IO_WRITE) call_flush(call, true);
+        if (!c->closed && c->call == call && (events & (HS_IO_READ | HS_IO_ERROR))) conn_read(c);
         break;
     }
     default:
@@ -1030,8 +986,7 @@ static void cont_cb(hs_loop_t *loop, hs_timer_t *t)
 {
     hs_http_call_t *call = (hs_http_call_t *)((char *)t - offsetof(hs_http_call_t, cont));
     (void)loop;
-    if (call->conn && call->conn->state == C_BUSY && call->expect_wait)
-        call_release_body(call);
+    if (call->conn && call->conn->state == C_BUSY && call->expect_wait) call_release_body(call);
 }
 
 /* A deferred on_done, or buffered bytes to deliver after a resume. */
@@ -1041,17 +996,14 @@ static void defer_cb(hs_loop_t *loop, hs_timer_t *t)
     hs_http_call_t *call;
     call = (hs_http_call_t *)((char *)t - offsetof(hs_http_call_t, defer));
     if (call->done) {
-        if (!call->in_cb)
-            call_deliver(call);
+        if (!call->in_cb) call_deliver(call);
         return;
     }
     conn_t *c = call->conn;
-    if (!c || c->state != C_BUSY || call->paused)
-        return;
+    if (!c || c->state != C_BUSY || call->paused) return;
     conn_enter(c);
     conn_process(c);
-    if (!c->closed && c->call == call)
-        conn_update_io(c);
+    if (!c->closed && c->call == call) conn_update_io(c);
     conn_leave(c);
 }
 
@@ -1086,8 +1038,7 @@ static const char *method_name(hs_http_method_t m)
 static bool all_of(hs_str_t s, int cls)
 {
     for (size_t i = 0; i < s.len; i++)
-        if (!HS__HC(s.base[i], cls))
-            return false;
+        if (!HS__HC(s.base[i], cls)) return false;
     return true;
 }
 
@@ -1101,8 +1052,7 @@ static bool has_close_token(hs_str_t v)
         size_t s = i;
         while (i < v.len && v.base[i] != ',' && v.base[i] != ' ' && v.base[i] != '\t')
             i++;
-        if (i - s == 5 && strncasecmp(v.base + s, "close", 5) == 0)
-            return true;
+        if (i - s == 5 && strncasecmp(v.base + s, "close", 5) == 0) return true;
     }
     return false;
 }
@@ -1113,8 +1063,7 @@ static bool has_close_token(hs_str_t v)
 /* Validates the request and formats its head into call->head. Bytes that
  * could split the head (CR, LF, NUL) or change its framing are refused:
  * a proxy passes through fields it got from untrusted clients. */
-static int build_head(hs_http_call_t *call, const hs_http_client_req_t *req,
-                      const upstream_t *up)
+static int build_head(hs_http_call_t *call, const hs_http_client_req_t *req, const upstream_t *up)
 {
     hs_str_t method;
     const char *mn = method_name(req->method);
@@ -1122,13 +1071,10 @@ static int build_head(hs_http_call_t *call, const hs_http_client_req_t *req,
         method = (hs_str_t){mn, strlen(mn)};
     else
         method = req->method_str;
-    if (!method.len || !all_of(method, HS__HC_TCHAR))
-        return HS_EINVAL;
-    if (!req->target.len || !all_of(req->target, HS__HC_VCHAR))
-        return HS_EINVAL;
+    if (!method.len || !all_of(method, HS__HC_TCHAR)) return HS_EINVAL;
+    if (!req->target.len || !all_of(req->target, HS__HC_VCHAR)) return HS_EINVAL;
     hs_str_t host = req->host.len ? req->host : (hs_str_t){up->name, strlen(up->name)};
-    if (!all_of(host, HS__HC_VCHAR))
-        return HS_EINVAL;
+    if (!all_of(host, HS__HC_VCHAR)) return HS_EINVAL;
     size_t size = method.len + req->target.len + host.len + 64;
     for (unsigned i = 0; i < req->num_headers; i++) {
         const hs_http_header_t *h = &req->headers[i];
@@ -1137,13 +1083,11 @@ static int build_head(hs_http_call_t *call, const hs_http_client_req_t *req,
         if (HS_STR_IEQ(h->name, "host") || HS_STR_IEQ(h->name, "content-length") ||
             HS_STR_IEQ(h->name, "transfer-encoding") || HS_STR_IEQ(h->name, "expect"))
             return HS_EINVAL;
-        if (HS_STR_IEQ(h->name, "connection") && has_close_token(h->value))
-            call->req_close = 1;
+        if (HS_STR_IEQ(h->name, "connection") && has_close_token(h->value)) call->req_close = 1;
         size += h->name.len + h->value.len + 4;
     }
     char *head = malloc(size + 96);
-    if (!head)
-        return HS_ENOMEM;
+    if (!head) return HS_ENOMEM;
     char *p = head;
     APPEND(p, method.base, method.len);
     *p++ = ' ';
@@ -1195,25 +1139,16 @@ hs_http_client_t *hs_http_client_new(hs_loop_t *loop, const hs_http_client_opts_
 {
     metrics_init();
     hs_http_client_t *cl = calloc(1, sizeof(*cl));
-    if (!cl)
-        return NULL;
+    if (!cl) return NULL;
     cl->loop = loop;
-    if (o)
-        cl->o = *o;
-    if (!cl->o.connect_timeout_ms)
-        cl->o.connect_timeout_ms = 5000;
-    if (!cl->o.read_timeout_ms)
-        cl->o.read_timeout_ms = 30000;
-    if (!cl->o.idle_timeout_ms)
-        cl->o.idle_timeout_ms = 60000;
-    if (!cl->o.max_idle_per_upstream)
-        cl->o.max_idle_per_upstream = 16;
-    if (!cl->o.max_queue_per_upstream)
-        cl->o.max_queue_per_upstream = 1024;
-    if (!cl->o.max_response_head)
-        cl->o.max_response_head = HS_HTTP_DEFAULT_MAX_HEAD;
-    if (!cl->o.max_response_headers)
-        cl->o.max_response_headers = HS_HTTP_DEFAULT_MAX_HEADERS;
+    if (o) cl->o = *o;
+    if (!cl->o.connect_timeout_ms) cl->o.connect_timeout_ms = 5000;
+    if (!cl->o.read_timeout_ms) cl->o.read_timeout_ms = 30000;
+    if (!cl->o.idle_timeout_ms) cl->o.idle_timeout_ms = 60000;
+    if (!cl->o.max_idle_per_upstream) cl->o.max_idle_per_upstream = 16;
+    if (!cl->o.max_queue_per_upstream) cl->o.max_queue_per_upstream = 1024;
+    if (!cl->o.max_response_head) cl->o.max_response_head = HS_HTTP_DEFAULT_MAX_HEAD;
+    if (!cl->o.max_response_headers) cl->o.max_response_headers = HS_HTTP_DEFAULT_MAX_HEADERS;
     cl->in_cap = cl->o.max_response_head + IN_BODY_ROOM;
     cl->hdrs = calloc(cl->o.max_response_headers, sizeof(*cl->hdrs));
     if (!cl->hdrs) {
@@ -1225,8 +1160,7 @@ hs_http_client_t *hs_http_client_new(hs_loop_t *loop, const hs_http_client_opts_
 
 void hs_http_client_free(hs_http_client_t *cl)
 {
-    if (!cl)
-        return;
+    if (!cl) return;
     assert(cl->cb_depth == 0);
     cl->closing = true;
     while (cl->calls) {
@@ -1260,18 +1194,15 @@ int hs_http_client_request(hs_http_client_t *cl, const char *upstream,
                            const hs_http_client_req_t *req, const hs_http_client_cbs_t *cbs,
                            void *ctx, hs_http_call_t **out)
 {
-    if (cl->closing)
-        return HS_ECANCELED;
+    if (cl->closing) return HS_ECANCELED;
     if (req && req->method == HS_HTTP_CONNECT)
         return HS_ENOTSUP; /* a tunnel is not an exchange this pool can reuse */
-    if (!upstream || !req || !cbs || !cbs->on_done ||
-        req->body_kind > HS_HTTP_CLIENT_BODY_STREAM ||
+    if (!upstream || !req || !cbs || !cbs->on_done || req->body_kind > HS_HTTP_CLIENT_BODY_STREAM ||
         (req->body_kind == HS_HTTP_CLIENT_BODY_BUFFER && req->body_len && !req->body))
         return HS_EINVAL;
     upstream_t *up;
     int rc = up_get(cl, upstream, &up);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     uint32_t max = cl->o.max_conns_per_upstream;
     bool must_wait = !up->idle && max && up->nconns >= max;
     if (must_wait && up->nqueued >= cl->o.max_queue_per_upstream) {
@@ -1304,13 +1235,11 @@ int hs_http_client_request(hs_http_client_t *cl, const char *upstream,
         return rc;
     }
     call->next = cl->calls;
-    if (cl->calls)
-        cl->calls->prev = call;
+    if (cl->calls) cl->calls->prev = call;
     cl->calls = call;
     up->ncalls++;
     hs_counter_inc(m_requests);
-    if (out)
-        *out = call;
+    if (out) *out = call;
     if (up->idle) {
         conn_attach(idle_pop(cl, up), call);
     } else if (must_wait) {
@@ -1323,16 +1252,11 @@ int hs_http_client_request(hs_http_client_t *cl, const char *upstream,
 
 int hs_http_call_write(hs_http_call_t *call, const void *data, size_t len)
 {
-    if (call->done)
-        return HS_ECANCELED;
-    if (call->body_kind != HS_HTTP_CLIENT_BODY_STREAM || call->stream_finished)
-        return HS_EINVAL;
-    if (!call->stream_chunked && len > call->stream_left)
-        return HS_EINVAL;
-    if (len == 0)
-        return 0;
-    if (!call->stream_chunked)
-        call->stream_left -= len;
+    if (call->done) return HS_ECANCELED;
+    if (call->body_kind != HS_HTTP_CLIENT_BODY_STREAM || call->stream_finished) return HS_EINVAL;
+    if (!call->stream_chunked && len > call->stream_left) return HS_EINVAL;
+    if (len == 0) return 0;
+    if (!call->stream_chunked) call->stream_left -= len;
     if (call->body_dropped || call->send_failed)
         return 0; /* the upstream will not read it; the response decides */
     hs_oq_t *q = call->expect_wait ? &call->held : &call->out;
@@ -1342,16 +1266,13 @@ int hs_http_call_write(hs_http_call_t *call, const void *data, size_t len)
         int n = snprintf(hex, sizeof(hex), "%zx\r\n", len);
         rc = hs_oq_append(q, hex, (size_t)n);
     }
-    if (rc == 0)
-        rc = hs_oq_append(q, data, len);
-    if (rc == 0 && call->stream_chunked)
-        rc = hs_oq_append(q, "\r\n", 2);
+    if (rc == 0) rc = hs_oq_append(q, data, len);
+    if (rc == 0 && call->stream_chunked) rc = hs_oq_append(q, "\r\n", 2);
     if (rc < 0) {
         call_fail_later(call, rc);
         return rc;
     }
-    if (call->conn && call->conn->state == C_BUSY)
-        call_flush(call, false);
+    if (call->conn && call->conn->state == C_BUSY) call_flush(call, false);
     if (call->out.bytes + call->held.bytes > OUT_HIGH) {
         call->want_writable = 1;
         return 1;
@@ -1361,8 +1282,7 @@ int hs_http_call_write(hs_http_call_t *call, const void *data, size_t len)
 
 int hs_http_call_finish(hs_http_call_t *call)
 {
-    if (call->done)
-        return HS_ECANCELED;
+    if (call->done) return HS_ECANCELED;
     if (call->body_kind != HS_HTTP_CLIENT_BODY_STREAM || call->stream_finished ||
         (!call->stream_chunked && call->stream_left))
         return HS_EINVAL;
@@ -1372,22 +1292,18 @@ int hs_http_call_finish(hs_http_call_t *call)
         call_fail_later(call, HS_ENOMEM);
         return HS_ENOMEM;
     }
-    if (call->conn && call->conn->state == C_BUSY)
-        call_flush(call, false);
+    if (call->conn && call->conn->state == C_BUSY) call_flush(call, false);
     return 0;
 }
 
 void hs_http_call_pause(hs_http_call_t *call, bool pause)
 {
-    if (call->done || call->paused == pause)
-        return;
+    if (call->done || call->paused == pause) return;
     call->paused = pause;
     conn_t *c = call->conn;
-    if (!c || c->state != C_BUSY)
-        return;
+    if (!c || c->state != C_BUSY) return;
     conn_update_io(c);
-    if (!pause && c->in_len > c->in_off)
-        hs_timer_start(call->cl->loop, &call->defer, 0, defer_cb);
+    if (!pause && c->in_len > c->in_off) hs_timer_start(call->cl->loop, &call->defer, 0, defer_cb);
 }
 
 void hs_http_call_cancel(hs_http_call_t *call)

@@ -196,6 +196,7 @@ bool hs_http_etag_match(hs_str_t list, hs_str_t etag, bool weak)
     /* Compare the opaque-tags; the stored tag is strong ("..."). */
     if (etag.len < 2 || etag.base[0] != '"')
         return false;
+    bool matched = false;
     while (p < end) {
         skip_ows(&p, end);
         if (p < end && *p == ',') {
@@ -216,11 +217,11 @@ bool hs_http_etag_match(hs_str_t list, hs_str_t etag, bool weak)
             return false;
         size_t len = (size_t)(q - p + 1);
         if ((weak || !is_weak) && len == etag.len && memcmp(p, etag.base, len) == 0)
-            return true;
+            matched = true;
         p = q + 1;
         skip_ows(&p, end);
         if (p < end && *p != ',')
-            return false;
+            return false; /* a malformed list matches nothing, wherever the junk is */
     }
-    return false;
+    return matched;
 }

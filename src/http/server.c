@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -210,6 +211,7 @@ static void conn_free(conn_t *c)
     hs_timer_stop(srv->loop, &c->timer);
     hs_oq_clear(&c->oq);
     in_put(c);
+    hs_arena_free(&c->req.arena);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -220,6 +222,19 @@ static void conn_free(conn_t *c)
     hs_gauge_add(m_conns, -1);
     free(c);
     server_check_drained(srv);
+}
+
+static void conn_hold(conn_t *c)
+{
+    c->busy++;
+}
+
+/* Frees a connection closed while callbacks were running, once the
+ * outermost one returns. */
+static void conn_release(conn_t *c)
+{
+    if (--c->busy == 0 && c->closed && !c->req_active)
+        conn_free(c);
 }
 
 /* Closes the socket now. If the handler still owns the request, the struct
@@ -236,6 +251,9 @@ static void conn_close(conn_t *c)
     hs_oq_clear(&c->oq);
     hs_timer_stop(c->srv->loop, &c->timer);
     if (c->req_active) {
+        /* The handler may end the response from these callbacks, which
+         * would free the connection under us without the hold. */
+        conn_hold(c);
         hs_http_handler_t *h = c->srv->o.handler;
         if (c->body_cb && c->body_pending) {
             hs_http_body_cb cb = c->body_cb;
@@ -244,23 +262,10 @@ static void conn_close(conn_t *c)
         }
         if (c->req_active && h->on_abort)
             h->on_abort(h, &c->req);
-        if (c->req_active)
-            return;
+        conn_release(c);
+        return;
     }
     if (c->busy == 0)
-        conn_free(c);
-}
-
-static void conn_hold(conn_t *c)
-{
-    c->busy++;
-}
-
-/* Frees a connection closed while callbacks were running, once the
- * outermost one returns. */
-static void conn_release(conn_t *c)
-{
-    if (--c->busy == 0 && c->closed && !c->req_active)
         conn_free(c);
 }
 
@@ -599,6 +604,7 @@ void hs_http_resp_end(hs_http_req_t *req)
     c->req_active = 0;
     c->resp_started = 0;
     c->body_cb = NULL;
+    hs_arena_reset(&c->req.arena);
     hs_histogram_observe_ns(m_dur, now_ns() - c->req_start_ns);
     if (c->closed) {
         if (c->busy == 0)
@@ -716,6 +722,7 @@ static bool consume_body(conn_t *c)
                 hs_http_body_cb cb = c->body_cb;
                 c->body_cb = NULL;
                 c->body_pending = 0;
+                c->close_after = 1; /* framing is lost: whatever answers must close */
                 if (cb)
                     cb(&c->req, NULL, 0, (int)used);
                 if (c->req_active && !c->resp_started)
@@ -796,10 +803,16 @@ static void conn_process(conn_t *c)
     c->in_process = 1;
     while (!c->closed) {
         if (c->req_active) {
-            if (c->body_pending && c->body_cb && !consume_body(c))
-                break;
-            if (c->in_off == c->in_len && c->in)
-                c->in_off = c->in_len = c->body_base; /* reuse the body area */
+            if (c->body_pending && c->body_cb) {
+                consume_body(c);
+                if (c->closed)
+                    break;
+                /* Body bytes are delivered: reuse their room for more. */
+                if (c->in && c->in_off == c->in_len)
+                    c->in_off = c->in_len = c->req_active ? c->body_base : 0;
+                if (!c->req_active)
+                    continue; /* answered from the body callback: next request */
+            }
             break;
         }
         if (c->close_after)
@@ -813,6 +826,7 @@ static void conn_process(conn_t *c)
         size_t avail = c->in ? c->in_len - c->in_off : 0;
         if (avail == 0) {
             in_put(c);
+            hs_arena_free(&c->req.arena); /* idle connections hold no memory */
             if (srv->draining || c->rd_eof) {
                 c->close_after = 1;
                 break;
@@ -833,7 +847,10 @@ static void conn_process(conn_t *c)
             }
             if (!c->head_started) {
                 c->head_started = 1;
-                arm(c, T_HEAD, srv->o.header_timeout_ms);
+                /* The clock of a new connection started at accept: a
+                 * client cannot buy time by sending its first byte late. */
+                if (c->timer_kind != T_HEAD)
+                    arm(c, T_HEAD, srv->o.header_timeout_ms);
             }
             if (c->in_off > 0) { /* make room for the rest of the head */
                 memmove(in_data(c), in_data(c) + c->in_off, avail);
@@ -996,6 +1013,7 @@ static void on_accept(hs_loop_t *loop, hs_io_t *io, unsigned events)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->srv = srv;
         c->id = ++srv->next_id;
+        hs_arena_init(&c->req.arena, 0);
         c->next = srv->conns;
         if (srv->conns)
             srv->conns->prev = c;

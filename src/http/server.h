@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/arena-t.h"
 #include "core/loop-t.h"
 #include "http/msg-t.h"
 #include "http/oq-t.h"
@@ -40,6 +41,7 @@ struct hs_http_req {
     hs_http_msg_t msg;
     hs_loop_t *loop;
     void *data;       /* the handler's */
+    hs_arena_t arena; /* per-request memory, released when the response ends */
     uint64_t start_ms;
     unsigned conn_id; /* for logs */
 };

@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "objects/internal.h"
 #include "objects/objects.h"
 
@@ -99,6 +100,9 @@ int hs__stripe_load(hs_objects_t *s, uint64_t id, const hs__stripe_rec_t *st, ui
             bad[i] = 1;
             if (got == HS_ECORRUPT) {
                 atomic_fetch_add(&s->corrupt_detected, 1);
+                hs__count(s->m_corrupt, 1);
+                hs_log_warn("objects_corrupt_fragment", "stripe=%016llx fragment=%d path=%s",
+                            (unsigned long long)id, i, path);
                 if (rep)
                     rep->frags_corrupt++;
             } else if (rep) {
@@ -134,10 +138,16 @@ int hs__stripe_load(hs_objects_t *s, uint64_t id, const hs__stripe_rec_t *st, ui
                 w = hs__fsync_path(drive, false);
             if (w == 0) {
                 atomic_fetch_add(&s->repaired, 1);
+                hs__count(s->m_repaired, 1);
+                hs_log_info("objects_fragment_repaired", "stripe=%016llx fragment=%d path=%s",
+                            (unsigned long long)id, i, path);
                 if (rep)
                     rep->frags_rebuilt++;
-            } else if (rep) {
-                rep->errors++;
+            } else {
+                hs_log_error("objects_repair_failed", "stripe=%016llx fragment=%d path=%s err=%s",
+                             (unsigned long long)id, i, path, hs_errname(w));
+                if (rep)
+                    rep->errors++;
             }
         }
         pthread_mutex_unlock(&s->repair_mu);
@@ -250,8 +260,10 @@ static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, uint8_t *ds
         return 0;
     if (rc == HS_ENOMEM || rc == HS_E2BIG)
         return rc;
-    if (rc == HS_ECORRUPT)
+    if (rc == HS_ECORRUPT) {
         atomic_fetch_add(&s->corrupt_detected, 1);
+        hs__count(s->m_corrupt, 1);
+    }
     /* Degraded: decode the whole stripe from the good fragments, rewrite
      * the bad ones, and serve this stripe from the decoded copy. */
     size_t need = (size_t)st->d * st->frag_len;
@@ -432,6 +444,7 @@ long hs_obj_read(hs_obj_reader_t *r, void *buf, size_t cap)
         done += n;
         r->pos += n;
     }
+    hs__count(r->s->m_get_bytes, done);
     return (long)done;
 }
 

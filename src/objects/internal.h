@@ -8,8 +8,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/metrics.h"
 #include "objects/internal-t.h"
 #include "store/kv.h"
+
+/* Counts into a metric that may be NULL (registration failed). */
+static inline void hs__count(hs_counter_t *c, uint64_t n)
+{
+    if (c)
+        hs_counter_add(c, n);
+}
 
 /* ---- meta.c: keys and records ---- */
 size_t hs__key_chunk(uint8_t *k, const uint8_t hash[32]);

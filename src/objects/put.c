@@ -13,6 +13,7 @@
  * (removed by gc's orphan sweep); after it, everything is durable.
  */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -21,26 +22,71 @@
 #include "objects/internal.h"
 #include "objects/objects.h"
 
-/* ---------------- packer ---------------- */
+/* ---------------- packer ----------------
+ *
+ * The caller's thread fills a stripe buffer; a full buffer is queued to a
+ * few worker threads that Reed-Solomon code it, checksum it and write its
+ * fragments, while the caller chunks and hashes the next one. Several
+ * stripes in flight keep several writes queued at the device. A put of a
+ * single stripe is sealed inline (no thread is started).
+ */
+#define PK_WORKERS 3
+#define PK_JOBS (PK_WORKERS + 1)
+
+typedef struct pk_job {
+    uint8_t *buf;    /* d * frag_max data bytes, page-aligned (O_DIRECT) */
+    uint8_t *parity; /* p * frag_max */
+    uint64_t id;
+    uint32_t used, chunks;
+    uint64_t bytes;
+    struct pk_job *next;
+} pk_job_t;
 
 struct hs__packer {
     hs_objects_t *s;
     int tier;
     hs__geom_t g;
     const hs_ec_t *ec;
-    uint8_t *buf;    /* d * frag_max data bytes */
-    uint8_t *parity; /* p * frag_max */
-    uint32_t cap, used;
-    uint64_t cur_id;
-    uint32_t cur_chunks;
-    uint64_t cur_bytes;
+    uint32_t cap;
+    pk_job_t *cur; /* being filled by the caller */
     ZSTD_CCtx *zc;
     uint8_t *zbuf;
     size_t zcap;
-    uint64_t *ids;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pk_job_t *free_list, *qhead, *qtail;
+    int njobs, inflight, nthreads, stop, err;
+    pthread_t th[PK_WORKERS];
+    uint64_t *ids; /* stripes written (under mu) */
     hs__stripe_rec_t *recs;
     size_t nstripes, capstripes, synced;
 };
+
+static void job_free(pk_job_t *j)
+{
+    if (j) {
+        free(j->buf);
+        free(j->parity);
+        free(j);
+    }
+}
+
+static pk_job_t *job_new(hs__packer_t *pk)
+{
+    pk_job_t *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    size_t pl = (size_t)(pk->g.p ? pk->g.p : 1) * pk->s->frag_max;
+    if (posix_memalign((void **)&j->buf, 4096, pk->cap) != 0)
+        j->buf = NULL;
+    if (posix_memalign((void **)&j->parity, 4096, pl) != 0)
+        j->parity = NULL;
+    if (!j->buf || !j->parity) {
+        job_free(j);
+        return NULL;
+    }
+    return j;
+}
 
 int hs__packer_new(hs_objects_t *s, int tier, hs__packer_t **out)
 {
@@ -52,12 +98,9 @@ int hs__packer_new(hs_objects_t *s, int tier, hs__packer_t **out)
     pk->g = hs__tier_geom(s, tier);
     pk->ec = hs__ec(s, pk->g.d, pk->g.p);
     pk->cap = (uint32_t)pk->g.d * s->frag_max;
-    /* page-aligned, so full fragments can be written with O_DIRECT */
-    if (posix_memalign((void **)&pk->buf, 4096, pk->cap) != 0)
-        pk->buf = NULL;
-    if (posix_memalign((void **)&pk->parity, 4096, (size_t)(pk->g.p ? pk->g.p : 1) * s->frag_max))
-        pk->parity = NULL;
-    if (!pk->ec || !pk->buf || !pk->parity) {
+    pthread_mutex_init(&pk->mu, NULL);
+    pthread_cond_init(&pk->cv, NULL);
+    if (!pk->ec) {
         hs__packer_free(pk);
         return HS_ENOMEM;
     }
@@ -69,8 +112,25 @@ void hs__packer_free(hs__packer_t *pk)
 {
     if (!pk)
         return;
-    free(pk->buf);
-    free(pk->parity);
+    pthread_mutex_lock(&pk->mu);
+    pk->stop = 1;
+    pthread_cond_broadcast(&pk->cv);
+    pthread_mutex_unlock(&pk->mu);
+    for (int i = 0; i < pk->nthreads; i++)
+        pthread_join(pk->th[i], NULL);
+    job_free(pk->cur);
+    while (pk->free_list) {
+        pk_job_t *j = pk->free_list;
+        pk->free_list = j->next;
+        job_free(j);
+    }
+    while (pk->qhead) { /* never started: drop */
+        pk_job_t *j = pk->qhead;
+        pk->qhead = j->next;
+        job_free(j);
+    }
+    pthread_mutex_destroy(&pk->mu);
+    pthread_cond_destroy(&pk->cv);
     free(pk->zbuf);
     ZSTD_freeCCtx(pk->zc);
     free(pk->ids);
@@ -78,33 +138,32 @@ void hs__packer_free(hs__packer_t *pk)
     free(pk);
 }
 
-static int packer_seal(hs__packer_t *pk)
+/* Codes and writes one stripe; fills *out. Runs on a worker (or inline). */
+static int seal_job(hs__packer_t *pk, pk_job_t *j, hs__stripe_rec_t *out)
 {
     hs_objects_t *s = pk->s;
     int d = pk->g.d, p = pk->g.p;
-    if (pk->used == 0)
-        return 0;
-    uint32_t f = (pk->used + (uint32_t)d - 1) / (uint32_t)d;
+    uint32_t f = (j->used + (uint32_t)d - 1) / (uint32_t)d;
     f = (f + 63) & ~63u;
     if (f >= 65536) /* large fragments: 4 KiB multiples, for O_DIRECT */
         f = (f + 4095) & ~4095u;
-    memset(pk->buf + pk->used, 0, (size_t)d * f - pk->used);
+    memset(j->buf + j->used, 0, (size_t)d * f - j->used);
     uint8_t *data[HS_EC_MAX], *par[HS_EC_MAX];
     for (int i = 0; i < d; i++)
-        data[i] = pk->buf + (size_t)i * f;
+        data[i] = j->buf + (size_t)i * f;
     for (int i = 0; i < p; i++)
-        par[i] = pk->parity + (size_t)i * f;
+        par[i] = j->parity + (size_t)i * f;
     hs_ec_encode(pk->ec, f, data, par);
 
     hs__stripe_rec_t st = {
         .d = (uint8_t)d,
         .p = (uint8_t)p,
         .tier = (uint8_t)pk->tier,
-        .first_drive = (uint8_t)(pk->cur_id % (uint64_t)s->ndrives),
+        .first_drive = (uint8_t)(j->id % (uint64_t)s->ndrives),
         .frag_len = f,
-        .data_len = pk->used,
-        .live_chunks = pk->cur_chunks,
-        .live_bytes = pk->cur_bytes,
+        .data_len = j->used,
+        .live_chunks = j->chunks,
+        .live_bytes = j->bytes,
         .ctime_ns = hs__now_ns(),
     };
     /* A fragment that cannot be written (a failed drive) leaves the stripe
@@ -112,8 +171,8 @@ static int packer_seal(hs__packer_t *pk)
     int failed = 0, last = 0;
     for (int i = 0; i < d + p; i++) {
         char path[4200];
-        hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), pk->cur_id, i);
-        int rc = hs__frag_write(path, pk->cur_id, i, &st, i < d ? data[i] : par[i - d], false);
+        hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), j->id, i);
+        int rc = hs__frag_write(path, j->id, i, &st, i < d ? data[i] : par[i - d], false);
         if (rc < 0) {
             failed++;
             last = rc;
@@ -121,6 +180,13 @@ static int packer_seal(hs__packer_t *pk)
     }
     if (failed > p)
         return last;
+    *out = st;
+    return 0;
+}
+
+/* Records a written stripe (caller holds mu). */
+static int record_stripe(hs__packer_t *pk, uint64_t id, const hs__stripe_rec_t *st)
+{
     if (pk->nstripes == pk->capstripes) {
         size_t nc = pk->capstripes ? pk->capstripes * 2 : 16;
         uint64_t *ids = realloc(pk->ids, nc * sizeof(*ids));
@@ -133,12 +199,123 @@ static int packer_seal(hs__packer_t *pk)
             return HS_ENOMEM;
         pk->capstripes = nc;
     }
-    pk->ids[pk->nstripes] = pk->cur_id;
-    pk->recs[pk->nstripes++] = st;
-    pk->used = 0;
-    pk->cur_id = 0;
-    pk->cur_chunks = 0;
-    pk->cur_bytes = 0;
+    pk->ids[pk->nstripes] = id;
+    pk->recs[pk->nstripes++] = *st;
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    hs__packer_t *pk = arg;
+    pthread_mutex_lock(&pk->mu);
+    for (;;) {
+        while (!pk->qhead && !pk->stop)
+            pthread_cond_wait(&pk->cv, &pk->mu);
+        if (!pk->qhead)
+            break;
+        pk_job_t *j = pk->qhead;
+        pk->qhead = j->next;
+        if (!pk->qhead)
+            pk->qtail = NULL;
+        pthread_mutex_unlock(&pk->mu);
+        hs__stripe_rec_t st;
+        int rc = seal_job(pk, j, &st);
+        pthread_mutex_lock(&pk->mu);
+        if (rc == 0)
+            rc = record_stripe(pk, j->id, &st);
+        if (rc < 0 && !pk->err)
+            pk->err = rc;
+        j->next = pk->free_list;
+        pk->free_list = j;
+        pk->inflight--;
+        pthread_cond_broadcast(&pk->cv);
+    }
+    pthread_mutex_unlock(&pk->mu);
+    return NULL;
+}
+
+/* Hands the current buffer over: to the workers, or sealed inline when
+ * `last` and nothing else is in flight (small puts start no thread). */
+static int packer_submit(hs__packer_t *pk, bool last)
+{
+    pk_job_t *j = pk->cur;
+    int rc = 0;
+    if (!j)
+        return 0;
+    pk->cur = NULL;
+    pthread_mutex_lock(&pk->mu);
+    if (j->used == 0) {
+        j->next = pk->free_list;
+        pk->free_list = j;
+        pthread_mutex_unlock(&pk->mu);
+        return 0;
+    }
+    if (last && pk->inflight == 0 && pk->nthreads == 0) {
+        pthread_mutex_unlock(&pk->mu);
+        hs__stripe_rec_t st;
+        rc = seal_job(pk, j, &st);
+        pthread_mutex_lock(&pk->mu);
+        if (rc == 0)
+            rc = record_stripe(pk, j->id, &st);
+        j->next = pk->free_list;
+        pk->free_list = j;
+        pthread_mutex_unlock(&pk->mu);
+        return rc;
+    }
+    while (pk->nthreads < PK_WORKERS) {
+        if (pthread_create(&pk->th[pk->nthreads], NULL, worker, pk) != 0)
+            break;
+        pk->nthreads++;
+    }
+    if (pk->nthreads == 0) {
+        pthread_mutex_unlock(&pk->mu);
+        job_free(j);
+        return HS_ENOMEM;
+    }
+    j->next = NULL;
+    if (pk->qtail)
+        pk->qtail->next = j;
+    else
+        pk->qhead = j;
+    pk->qtail = j;
+    pk->inflight++;
+    pthread_cond_broadcast(&pk->cv);
+    rc = pk->err;
+    pthread_mutex_unlock(&pk->mu);
+    return rc;
+}
+
+/* A free buffer to fill: recycled, new (up to PK_JOBS), or waited for. */
+static int packer_take(hs__packer_t *pk)
+{
+    pthread_mutex_lock(&pk->mu);
+    for (;;) {
+        if (pk->err) {
+            int rc = pk->err;
+            pthread_mutex_unlock(&pk->mu);
+            return rc;
+        }
+        if (pk->free_list) {
+            pk->cur = pk->free_list;
+            pk->free_list = pk->cur->next;
+            break;
+        }
+        if (pk->njobs < PK_JOBS) {
+            pk->cur = job_new(pk);
+            if (!pk->cur) {
+                pthread_mutex_unlock(&pk->mu);
+                return HS_ENOMEM;
+            }
+            pk->njobs++;
+            break;
+        }
+        pthread_cond_wait(&pk->cv, &pk->mu);
+    }
+    pthread_mutex_unlock(&pk->mu);
+    pk->cur->id = hs__random_id();
+    pk->cur->used = 0;
+    pk->cur->chunks = 0;
+    pk->cur->bytes = 0;
     return 0;
 }
 
@@ -148,6 +325,7 @@ int hs__packer_add(hs__packer_t *pk, const uint8_t hash[32], const uint8_t *raw,
     const uint8_t *src = raw;
     uint32_t stored = len;
     uint8_t comp = 0;
+    int rc;
     (void)hash;
     if (pk->tier == HS_TIER_WARM || pk->tier == HS_TIER_COLD) {
         size_t bound = ZSTD_compressBound(len);
@@ -171,31 +349,35 @@ int hs__packer_add(hs__packer_t *pk, const uint8_t hash[32], const uint8_t *raw,
     }
     if (stored > pk->cap)
         return HS_E2BIG;
-    if (pk->used + stored > pk->cap) {
-        int rc = packer_seal(pk);
-        if (rc < 0)
-            return rc;
-    }
-    if (pk->cur_id == 0)
-        pk->cur_id = hs__random_id();
-    memcpy(pk->buf + pk->used, src, stored);
+    if (pk->cur && pk->cur->used + stored > pk->cap && (rc = packer_submit(pk, false)) < 0)
+        return rc;
+    if (!pk->cur && (rc = packer_take(pk)) < 0)
+        return rc;
+    pk_job_t *j = pk->cur;
+    memcpy(j->buf + j->used, src, stored);
     memset(rec, 0, sizeof(*rec));
-    rec->stripe = pk->cur_id;
-    rec->off = pk->used;
+    rec->stripe = j->id;
+    rec->off = j->used;
     rec->stored_len = stored;
     rec->raw_len = len;
     rec->comp = comp;
     rec->tier = (uint8_t)pk->tier;
-    pk->used += stored;
-    pk->cur_chunks++;
-    pk->cur_bytes += stored;
+    j->used += stored;
+    j->chunks++;
+    j->bytes += stored;
     return 0;
 }
 
 int hs__packer_flush(hs__packer_t *pk)
 {
     hs_objects_t *s = pk->s;
-    int rc = packer_seal(pk);
+    int rc = packer_submit(pk, true);
+    pthread_mutex_lock(&pk->mu);
+    while (pk->inflight > 0)
+        pthread_cond_wait(&pk->cv, &pk->mu);
+    if (rc == 0)
+        rc = pk->err;
+    pthread_mutex_unlock(&pk->mu);
     if (rc < 0 || s->no_fsync)
         return rc;
     /* Data first: each fragment written since the last flush, then the
@@ -244,6 +426,7 @@ struct hs_obj_writer {
     uint32_t *set; /* open addressing: index+1 into newc, 0 = empty */
     uint32_t setcap;
     uint64_t size;
+    uint64_t new_raw; /* raw bytes of chunks this put added */
     int err;
 };
 
@@ -545,6 +728,7 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
         }
         new_chunks++;
         new_bytes += pc->rec.stored_len;
+        w->new_raw += pc->rec.raw_len;
     }
     /* Stripes whose every chunk turned out to exist already (a concurrent
      * put stored them first) are garbage from the start. */
@@ -566,6 +750,8 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
     }
     if ((rc = hs_kv_txn_commit(txn)) < 0)
         return rc;
+    hs__count(s->m_put_bytes, w->size);
+    hs__count(s->m_dedup_bytes, w->size - w->new_raw);
     if (info) {
         hs__manifest_info(&m, info);
         info->new_chunks = new_chunks;

@@ -280,6 +280,14 @@ int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t
         goto fail;
     }
     close(lfd);
+    s->m_corrupt = hs_counter("hs_objects_corrupt_detected_total", NULL,
+                              "fragment blocks or headers that failed their checksum on read");
+    s->m_repaired = hs_counter("hs_objects_fragments_repaired_total", NULL,
+                               "fragments rebuilt from the others and rewritten");
+    s->m_put_bytes = hs_counter("hs_objects_put_bytes_total", NULL, "logical bytes committed by puts");
+    s->m_dedup_bytes = hs_counter("hs_objects_dedup_bytes_total", NULL,
+                                  "bytes of puts whose chunks were already stored");
+    s->m_get_bytes = hs_counter("hs_objects_get_bytes_total", NULL, "bytes returned by reads");
     *out = s;
     return 0;
 fail:

@@ -391,8 +391,8 @@ class Conn:
         except OSError:
             return False
 
-    def _fill(self, deadline):
-        """Reads more bytes into buf. Raises Closed on EOF/reset and
+    def _recv_some(self, deadline):
+        """One recv(2) with the time left; raises Closed on EOF/reset and
         socket.timeout past the deadline."""
         if self.eof:
             raise Closed("connection closed by peer")
@@ -408,7 +408,11 @@ class Conn:
         if not data:
             self.eof = True
             raise Closed("connection closed by peer")
-        self.buf += data
+        return data
+
+    def _fill(self, deadline):
+        """Reads more bytes into buf."""
+        self.buf += self._recv_some(deadline)
 
     def _read_line(self, deadline, limit=1 << 20):
         while True:
@@ -421,8 +425,16 @@ class Conn:
             self._fill(deadline)
 
     def _read_exact(self, n, deadline):
-        while len(self.buf) < n:
-            self._fill(deadline)
+        if len(self.buf) < n:  # gather in a list: large bodies stay linear
+            parts, have = [self.buf], len(self.buf)
+            self.buf = b""
+            try:
+                while have < n:
+                    data = self._recv_some(deadline)
+                    parts.append(data)
+                    have += len(data)
+            finally:
+                self.buf = b"".join(parts)
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 

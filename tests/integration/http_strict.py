@@ -14,7 +14,9 @@ status and the appended GET gets 200 on the same connection (the parser is
 not stricter than RFC 9112, and bodies are framed right)."""
 
 import os
+import random
 import socket
+import time
 
 import hslib
 from hslib import Conn, test
@@ -160,6 +162,80 @@ def split_malformed_head():
         r = c.read_response()
         assert r.status == 400, "whitespace before colon, split across writes -> %d" % r.status
         assert c.closed_within(3), "not closed after 400"
+
+
+BASES = [
+    b"GET /index.html HTTP/1.1\r\nHost: x\r\nRange: bytes=0-3\r\nIf-None-Match: \"a\"\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+    b"PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello",
+    b"HEAD /%2e/index.html?q=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+]
+ALPHABET = b"\r\n\t :;,-0123456789aAfFxX\"\x00\x0b\x7f\xff%/.?=*"
+
+
+def mutate(rng, data):
+    data = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.randrange(5)
+        i = rng.randrange(len(data) + 1)
+        if op == 0 and data:  # flip a byte
+            data[min(i, len(data) - 1)] = rng.choice(ALPHABET)
+        elif op == 1:  # insert
+            data[i:i] = bytes(rng.choice(ALPHABET) for _ in range(rng.randint(1, 3)))
+        elif op == 2 and data:  # delete a run
+            del data[i:i + rng.randint(1, 4)]
+        elif op == 3:  # duplicate a line
+            lines = bytes(data).split(b"\r\n")
+            k = rng.randrange(len(lines))
+            lines.insert(k, lines[k])
+            data = bytearray(b"\r\n".join(lines))
+        else:  # truncate
+            data = data[:i]
+    return bytes(data)
+
+
+@test
+def random_mutations_never_crash():
+    """1,000 seeded mutations of valid requests (byte flips, insertions,
+    deletions, duplicated lines, truncations), each followed by a GET: every
+    answer is well-formed HTTP, nothing hangs past the timeouts, and the
+    worker never dies."""
+    if hslib.PEER:
+        raise hslib.SkipTest("hyperscale-only")
+    s = hslib.start_static(srv().root, workers=2, admin=True, sets=["http.header_timeout=1s", "http.body_timeout=1s"],
+                           name="mutate")
+    pid0 = hslib.admin_status(s.admin_port)["pid"]
+    rng = random.Random(int(os.environ.get("HS_FUZZ_SEED", "9112")))
+    bad = []
+    conns = []
+    t0 = time.monotonic()
+    for n in range(1000):
+        data = mutate(rng, rng.choice(BASES)) + FOLLOW
+        c = Conn(s.port, timeout=3)
+        c.send_quiet(data)
+        conns.append((n, data, c))
+        if len(conns) >= 100 or n == 999:
+            for k, d, cc in conns:
+                try:
+                    while True:
+                        cc.read_response(timeout=3)
+                except hslib.Closed:
+                    pass
+                except (socket.timeout, TimeoutError):
+                    if not cc.buf:  # waiting for more body bytes: fine, bounded
+                        pass
+                    else:
+                        bad.append("case %d %r: partial response %r" % (k, d[:80], cc.buf[:80]))
+                except AssertionError as e:
+                    bad.append("case %d %r: %s" % (k, d[:80], e))
+                cc.close()
+            conns = []
+            if s.proc.poll() is not None or "worker_exit" in s.log():
+                bad.append("worker died around case %d: %s" % (n, s.log_tail(3)))
+                break
+    assert not bad, "\n".join(bad[:10])
+    assert hslib.admin_status(s.admin_port)["pid"] == pid0, "worker restarted during the run:\n" + s.log_tail(5)
+    assert time.monotonic() - t0 < 100, "took %.0f s" % (time.monotonic() - t0)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,7 @@ VALID = {
     "200__leading-empty-line": b"\r\n" + GET + H + b"\r\n",
     "200__header-8k": GET + H + b"X-Big: " + b"b" * 8192 + b"\r\n\r\n",
     "200__headers-99": GET + H + b"".join(b"X-H%d: v\r\n" % i for i in range(98)) + b"\r\n",
+    "200__host-ipv6-literal-with-port": GET + b"Host: [::1]:8080\r\n\r\n",
     "200__lowercase-names": b"GET / HTTP/1.1\r\nhost: x\r\nx-foo: bar\r\n\r\n",
     "405__te-chunked-mixed-case": POST + H + b"Transfer-Encoding: ChUnKeD\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     "405__te-chunked-ows": POST + H + b"Transfer-Encoding:   chunked  \r\n\r\n5\r\nhello\r\n0\r\n\r\n",

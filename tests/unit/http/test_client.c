@@ -143,8 +143,7 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
     } else if (HS_STR_EQ(p, "/slow")) {
         slow_t *s = calloc(1, sizeof(*s));
         s->req = req;
-        if (++srv_active > srv_max_active)
-            srv_max_active = srv_active;
+        if (++srv_active > srv_max_active) srv_max_active = srv_active;
         hs_timer_start(req->loop, &s->t, 50, slow_cb);
     } else if (HS_STR_EQ(p, "/echo-len")) {
         body_seen = 0;
@@ -194,8 +193,10 @@ static hs_http_handler_t handler = {on_request, on_abort};
 
 static hs_http_server_t *server_start(uint64_t idle_timeout_ms)
 {
-    hs_http_server_opts_t o = {.listen = "127.0.0.1:0", .handler = &handler,
-                               .idle_timeout_ms = idle_timeout_ms, .listen_fd = -1};
+    hs_http_server_opts_t o = {.listen = "127.0.0.1:0",
+                               .handler = &handler,
+                               .idle_timeout_ms = idle_timeout_ms,
+                               .listen_fd = -1};
     hs_http_server_t *s = NULL;
     assert_int_equal(hs_http_server_start(L, &o, &s), 0);
     return s;
@@ -228,8 +229,7 @@ struct raw_conn {
 
 static void raw_close(raw_conn_t *rc)
 {
-    if (rc->closed)
-        return;
+    if (rc->closed) return;
     int fd = rc->io.fd;
     hs_io_stop(L, &rc->io);
     close(fd);
@@ -247,8 +247,7 @@ static void raw_send(raw_conn_t *rc, const char *s)
 static size_t raw_complete(const raw_conn_t *rc)
 {
     const char *e = memmem(rc->buf, rc->len, "\r\n\r\n", 4);
-    if (!e)
-        return 0;
+    if (!e) return 0;
     size_t head = (size_t)(e - rc->buf) + 4;
     const char *cl = memmem(rc->buf, head, "Content-Length: ", 16);
     size_t body = cl ? strtoul(cl + 16, NULL, 10) : 0;
@@ -270,8 +269,7 @@ static void raw_io(hs_loop_t *loop, hs_io_t *io, unsigned events)
     while (!rc->closed && (used = raw_complete(rc)) > 0) {
         rc->nreq++;
         rc->srv->on_req(rc);
-        if (rc->closed)
-            return;
+        if (rc->closed) return;
         memmove(rc->buf, rc->buf + used, rc->len - used);
         rc->len -= used;
     }
@@ -282,8 +280,7 @@ static void raw_accept(hs_loop_t *loop, hs_io_t *io, unsigned events)
     raw_srv_t *rs = (raw_srv_t *)io;
     (void)events;
     int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
+    if (fd < 0) return;
     raw_conn_t *rc = calloc(1, sizeof(*rc));
     rc->srv = rs;
     rc->idx = rs->accepted++;
@@ -356,8 +353,7 @@ static void r_head(void *ctx, const hs_http_msg_t *m)
     r->framing = m->framing;
     r->keep_alive = m->keep_alive;
     r->has_x_test = hs_http_find_header(m, "x-test", 6, 0) >= 0;
-    if (r->cancel_on_head)
-        hs_http_call_cancel(r->call);
+    if (r->cancel_on_head) hs_http_call_cancel(r->call);
 }
 
 static hs_timer_t resume_timer;
@@ -379,8 +375,7 @@ static void r_body(void *ctx, const char *data, size_t len)
     memcpy(r->body + r->body_len, data, k);
     r->body_len += k;
     r->total += len;
-    if (r->bodies == 1)
-        r->first_len = len;
+    if (r->bodies == 1) r->first_len = len;
     if (r->pause_on_first_body && r->bodies == 1) {
         hs_http_call_pause(r->call, true);
         resume_res = r;
@@ -394,15 +389,13 @@ static void r_done(void *ctx, int status)
     r->done++;
     r->status = status;
     r->done_ms = ms_now();
-    if (r->body_len < sizeof(r->body))
-        r->body[r->body_len] = '\0';
+    if (r->body_len < sizeof(r->body)) r->body[r->body_len] = '\0';
     if (r->then && r->chain_left > 0) {
         r->chain_left--;
         r->then(r);
         return;
     }
-    if (--pending == 0 && running)
-        hs_loop_stop(L);
+    if (--pending == 0 && running) hs_loop_stop(L);
 }
 
 static const hs_http_client_cbs_t CBS = {r_head, r_body, r_done, NULL};
@@ -411,8 +404,7 @@ static int start(res_t *r, const char *up, hs_http_method_t m, const char *targe
 {
     hs_http_client_req_t req = {.method = m, .target = {target, strlen(target)}};
     int rc = hs_http_client_request(C, up, &req, &CBS, r, &r->call);
-    if (rc == 0)
-        pending++;
+    if (rc == 0) pending++;
     return rc;
 }
 
@@ -464,8 +456,7 @@ static unsigned distinct_conns(res_t *r, unsigned n)
         bool seen = false;
         for (unsigned j = 0; j < k; j++)
             seen |= ids[j] == id;
-        if (!seen)
-            ids[k++] = id;
+        if (!seen) ids[k++] = id;
     }
     return k;
 }
@@ -553,8 +544,9 @@ static void chain_next(res_t *r)
     /* Issue the next request from on_done: the connection must already be
      * back in the pool. */
     res_t *next = r + 1;
-    assert_int_equal(hs_http_client_request(C, UP, &(hs_http_client_req_t){.method = HS_HTTP_GET,
-                                                .target = HS_STR_LIT("/conn")},
+    assert_int_equal(hs_http_client_request(C, UP,
+                                            &(hs_http_client_req_t){.method = HS_HTTP_GET,
+                                                                    .target = HS_STR_LIT("/conn")},
                                             &CBS, next, &next->call),
                      0);
     /* pending is unchanged: r is done, next has started. */
@@ -586,8 +578,8 @@ static void test_keep_alive_reuse(void **state)
 static void test_pool_limits(void **state)
 {
     (void)state;
-    hs_http_client_opts_t o = {.max_conns_per_upstream = 2, .max_idle_per_upstream = 1,
-                               .max_queue_per_upstream = 4};
+    hs_http_client_opts_t o = {
+        .max_conns_per_upstream = 2, .max_idle_per_upstream = 1, .max_queue_per_upstream = 4};
     client_reopen(&o);
     res_t r[7] = {0};
     for (int i = 0; i < 6; i++)
@@ -830,8 +822,7 @@ static void test_malformed_chunked_body(void **state)
     raw_stop(&rs);
 }
 
-static void put_buffer(res_t *r, const char *up, const char *target, const void *body,
-                       size_t len)
+static void put_buffer(res_t *r, const char *up, const char *target, const void *body, size_t len)
 {
     hs_http_header_t h[] = {{HS_STR_LIT("Content-Type"), HS_STR_LIT("application/octet-stream")}};
     hs_http_client_req_t req = {.method = HS_HTTP_PUT,
@@ -974,6 +965,52 @@ static void test_expect_continue_timeout(void **state)
     raw_stop(&rs);
 }
 
+/* Refuses on the head alone, as an upstream checking credentials would. */
+static void raw_reject_io(hs_loop_t *loop, hs_io_t *io, unsigned events)
+{
+    raw_conn_t *rc = (raw_conn_t *)io;
+    (void)loop;
+    (void)events;
+    ssize_t n = read(io->fd, rc->buf + rc->len, sizeof(rc->buf) - rc->len);
+    if (n <= 0) {
+        raw_close(rc);
+        return;
+    }
+    rc->len += (size_t)n;
+    if (memmem(rc->buf, rc->len, "\r\n\r\n", 4) && !rc->nreq++)
+        raw_send(rc, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+}
+
+static void test_expect_continue_final_first(void **state)
+{
+    (void)state;
+    raw_srv_t rs;
+    char up[64];
+    raw_start(&rs, NULL);
+    rs.io_cb = raw_reject_io;
+    raw_name(&rs, up);
+    hs_http_client_req_t req = {.method = HS_HTTP_PUT,
+                                .target = HS_STR_LIT("/"),
+                                .body_kind = HS_HTTP_CLIENT_BODY_BUFFER,
+                                .body = "SECRET",
+                                .body_len = 6,
+                                .expect_continue = true};
+    res_t r = {0};
+    uint64_t t0 = ms_now();
+    assert_int_equal(hs_http_client_request(C, up, &req, &CBS, &r, &r.call), 0);
+    pending++;
+    run();
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.http_status, 401);
+    assert_true(r.done_ms - t0 < 900);
+    /* The body was never sent and the connection is not reused. */
+    hs_timer_start(L, &wait_timer, 50, wait_cb);
+    run_for(1000);
+    assert_null(memmem(rs.conns->buf, rs.conns->len, "SECRET", 6));
+    assert_int_equal(hs_http_client_connections(C), 0);
+    raw_stop(&rs);
+}
+
 static void test_head(void **state)
 {
     (void)state;
@@ -1091,8 +1128,7 @@ static void w_pump(void)
         int rc = hs_http_call_write(w_call, piece, sizeof(piece));
         assert_true(rc == 0 || rc == 1);
         w_sent += sizeof(piece);
-        if (rc == 1)
-            return;
+        if (rc == 1) return;
     }
     assert_int_equal(hs_http_call_finish(w_call), 0);
 }
@@ -1114,8 +1150,10 @@ static void test_stream_backpressure(void **state)
     raw_name(&rs, up);
     hs_http_client_cbs_t cbs = CBS;
     cbs.on_writable = w_writable;
-    hs_http_client_req_t req = {.method = HS_HTTP_POST, .target = HS_STR_LIT("/"),
-                                .body_kind = HS_HTTP_CLIENT_BODY_STREAM, .stream_length = -1};
+    hs_http_client_req_t req = {.method = HS_HTTP_POST,
+                                .target = HS_STR_LIT("/"),
+                                .body_kind = HS_HTTP_CLIENT_BODY_STREAM,
+                                .stream_length = -1};
     res_t r = {0};
     w_sent = 0;
     w_writable_calls = 0;
@@ -1205,15 +1243,15 @@ static void test_invalid_arguments(void **state)
 {
     (void)state;
     res_t r = {0};
-    static const char *const bad[] = {"example.com:80", "127.0.0.1",     "127.0.0.1:0",
-                                      "127.0.0.1:70000", "[::1:80",      "::1:80",
-                                      "127.0.0.1:8x",    ":80",          ""};
+    static const char *const bad[] = {"example.com:80",  "127.0.0.1", "127.0.0.1:0",
+                                      "127.0.0.1:70000", "[::1:80",   "::1:80",
+                                      "127.0.0.1:8x",    ":80",       ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(start(&r, bad[i], HS_HTTP_GET, "/"), HS_EINVAL);
     /* Header injection and framing fields are refused. */
     hs_http_header_t inj[] = {{HS_STR_LIT("X-A"), HS_STR_LIT("1\r\nX-B: 2")}};
-    hs_http_client_req_t req = {.method = HS_HTTP_GET, .target = HS_STR_LIT("/"),
-                                .headers = inj, .num_headers = 1};
+    hs_http_client_req_t req = {
+        .method = HS_HTTP_GET, .target = HS_STR_LIT("/"), .headers = inj, .num_headers = 1};
     assert_int_equal(hs_http_client_request(C, UP, &req, &CBS, &r, NULL), HS_EINVAL);
     hs_http_header_t te[] = {{HS_STR_LIT("Transfer-Encoding"), HS_STR_LIT("chunked")}};
     req.headers = te;
@@ -1225,6 +1263,8 @@ static void test_invalid_arguments(void **state)
     req.method = HS_HTTP_OTHER;
     req.method_str = HS_STR_LIT("BAD METHOD");
     assert_int_equal(hs_http_client_request(C, UP, &req, &CBS, &r, NULL), HS_EINVAL);
+    req.method = HS_HTTP_CONNECT;
+    assert_int_equal(hs_http_client_request(C, UP, &req, &CBS, &r, NULL), HS_ENOTSUP);
     assert_int_equal(r.done, 0);
     /* IPv6 literal: refused by S (127.0.0.1 only), served by a [::1]
      * server when the host has IPv6 loopback. */
@@ -1295,6 +1335,28 @@ static void test_http10_not_pooled(void **state)
     raw_stop(&rs);
 }
 
+static void raw_conn_close(raw_conn_t *rc)
+{
+    raw_send(rc, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+}
+
+static void test_connection_close_not_pooled(void **state)
+{
+    (void)state;
+    raw_srv_t rs;
+    char up[64];
+    raw_start(&rs, raw_conn_close);
+    raw_name(&rs, up);
+    res_t r = {0};
+    request_ok(&r, up, HS_HTTP_GET, "/");
+    run();
+    assert_int_equal(r.status, 0);
+    assert_false(r.keep_alive);
+    assert_string_equal(r.body, "ok");
+    assert_int_equal(hs_http_client_connections(C), 0);
+    raw_stop(&rs);
+}
+
 static void raw_truncated(raw_conn_t *rc)
 {
     raw_send(rc, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort");
@@ -1338,6 +1400,7 @@ int main(void)
         T(test_streamed_chunked_body),
         T(test_expect_continue),
         T(test_expect_continue_timeout),
+        T(test_expect_continue_final_first),
         T(test_head),
         T(test_pause_resume_large_body),
         T(test_pause_blocks_delivery),
@@ -1348,10 +1411,10 @@ int main(void)
         T(test_invalid_arguments),
         T(test_interim_responses_skipped),
         T(test_http10_not_pooled),
+        T(test_connection_close_not_pooled),
         T(test_truncated_body),
 #undef T
     };
-    if (getenv("TEST_FILTER"))
-        cmocka_set_test_filter(getenv("TEST_FILTER"));
+    if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -614,6 +614,35 @@ static void test_post_content_length(void **state)
     assert_true(cl_response(c, r, false));
     assert_int_equal(r->status, 200);
     BODY_IS(r, "len=10 sum=525\n");
+    /* a body (smaller than the input buffer) sent in pieces after the head */
+    SEND(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n");
+    char piece[1000];
+    memset(piece, 'x', sizeof(piece));
+    sleep_ms(20);
+    cl_send(c, piece, sizeof(piece));
+    sleep_ms(20);
+    cl_send(c, piece, sizeof(piece));
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "len=2000 sum=240000\n");
+    /* Content-Length: 0 gives the end at once */
+    SEND(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "len=0 sum=0\n");
+    /* still the same connection */
+    assert_int_equal(server_conns(), 1);
+    assert_int_equal(atomic_load(&body_errors), 0);
+    resp_free(r);
+    free(r);
+    cl_free(c);
+}
+
+/* A body larger than the connection's input buffer (max_head_bytes +
+ * 16 KiB), read with hs_http_req_read_body. */
+static void test_post_large_body(void **state)
+{
+    (void)state;
+    client_t *c = cl_new();
+    resp_t *r = calloc(1, sizeof(*r));
     /* a large body, sent in pieces after the head */
     size_t n = 300000;
     char *body = malloc(n);
@@ -629,17 +658,41 @@ static void test_post_content_length(void **state)
         cl_send(c, body + off, off + 70000 > n ? n - off : 70000);
         sleep_ms(5);
     }
-    assert_true(cl_response(c, r, false));
+    if (!cl_response(c, r, false))
+        fail_msg("no answer to a %zu-byte POST body", n);
     char want[96];
     snprintf(want, sizeof(want), "len=%zu sum=%llu\n", n, sum);
     BODY_IS(r, want);
-    /* Content-Length: 0 gives the end at once */
-    SEND(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    free(body);
+    SEND(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_true(cl_response(c, r, false));
-    BODY_IS(r, "len=0 sum=0\n");
-    /* still the same connection */
-    assert_int_equal(server_conns(), 1);
-    assert_int_equal(atomic_load(&body_errors), 0);
+    BODY_IS(r, "hello\n");
+    resp_free(r);
+    free(r);
+    cl_free(c);
+}
+
+/* An unread body of a few hundred KiB (under the 1 MiB discard bound) is
+ * skipped and the connection goes on. */
+static void test_405_large_unread_body(void **state)
+{
+    (void)state;
+    client_t *c = cl_new();
+    resp_t *r = calloc(1, sizeof(*r));
+    size_t n = 200000;
+    char *body = malloc(n);
+    memset(body, 'G', n); /* looks like nothing the parser would take */
+    char head[128];
+    snprintf(head, sizeof(head), "POST /no-read HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", n);
+    SEND(c, head);
+    assert_true(cl_response(c, r, false));
+    assert_int_equal(r->status, 405);
+    assert_false(r->conn_close);
+    cl_send(c, body, n);
+    SEND(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(cl_response(c, r, false));
+    assert_int_equal(r->status, 200);
+    BODY_IS(r, "hello\n");
     free(body);
     resp_free(r);
     free(r);
@@ -934,6 +987,16 @@ static void test_max_connections_503(void **state)
     assert_non_null(hdr_find(r, "Retry-After"));
     assert_true(cl_expect_close(b, 2000));
     cl_free(b);
+    /* a client that sends its request at once still reads the 503 */
+    for (int i = 0; i < 5; i++) {
+        b = cl_new();
+        SEND(b, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        if (!cl_response(b, r, false))
+            fail_msg("round %d: no 503 for a client that sent its request (%s)", i,
+                     strerror(errno));
+        assert_int_equal(r->status, 503);
+        cl_free(b);
+    }
     /* the first connection is unaffected */
     SEND(a, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_true(cl_response(a, r, false));
@@ -1090,6 +1153,17 @@ static void test_abort_ends_response_synchronously(void **state)
         assert_int_equal(server_conns(), 0);
     }
     assert_int_equal(atomic_load(&aborts), 3);
+    /* hs_http_server_close_all (after a drain timeout, or from
+     * hs_http_server_free) with a response in flight */
+    client_t *c = cl_new();
+    SEND(c, "GET /delay?ms=5000 HTTP/1.1\r\nHost: t\r\n\r\n");
+    sleep_ms(50);
+    assert_int_equal(server_conns(), 1);
+    on_loop(do_close_all, NULL);
+    assert_int_equal(atomic_load(&aborts), 4);
+    assert_int_equal(server_conns(), 0);
+    assert_true(cl_expect_close(c, 2000));
+    cl_free(c);
     client_t *d = cl_new();
     resp_t *r = calloc(1, sizeof(*r));
     SEND(d, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -1110,6 +1184,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keep_alive_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_in_order_async_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_content_length, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_post_large_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_405_large_unread_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_chunked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expect_100_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_length_http11_chunked, setup, teardown),
