@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/container.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -973,7 +974,7 @@ static void conn_io(hs_loop_t *loop, hs_io_t *io, unsigned events)
 
 static void conn_timer_cb(hs_loop_t *loop, hs_timer_t *t)
 {
-    conn_t *c = (conn_t *)((char *)t - offsetof(conn_t, timer));
+    conn_t *c = hs_container_of(t, conn_t, timer);
     (void)loop;
     if (c->state == C_IDLE)
         conn_close(c);
@@ -984,7 +985,7 @@ static void conn_timer_cb(hs_loop_t *loop, hs_timer_t *t)
 /* The 100-continue wait ran out: send the body anyway (RFC 9110 10.1.1). */
 static void cont_cb(hs_loop_t *loop, hs_timer_t *t)
 {
-    hs_http_call_t *call = (hs_http_call_t *)((char *)t - offsetof(hs_http_call_t, cont));
+    hs_http_call_t *call = hs_container_of(t, hs_http_call_t, cont);
     (void)loop;
     if (call->conn && call->conn->state == C_BUSY && call->expect_wait) call_release_body(call);
 }
@@ -994,7 +995,7 @@ static void defer_cb(hs_loop_t *loop, hs_timer_t *t)
 {
     (void)loop;
     hs_http_call_t *call;
-    call = (hs_http_call_t *)((char *)t - offsetof(hs_http_call_t, defer));
+    call = hs_container_of(t, hs_http_call_t, defer);
     if (call->done) {
         if (!call->in_cb) call_deliver(call);
         return;

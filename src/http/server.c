@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/container.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -290,7 +291,7 @@ static void conn_error(conn_t *c, int status, const char *reason);
 
 static void conn_timer(hs_loop_t *loop, hs_timer_t *t)
 {
-    conn_t *c = (conn_t *)((char *)t - offsetof(conn_t, timer));
+    conn_t *c = hs_container_of(t, conn_t, timer);
     (void)loop;
     conn_hold(c);
     conn_timer_fire(c);
@@ -370,7 +371,7 @@ static void conn_flush(conn_t *c)
 
 static conn_t *req_conn(hs_http_req_t *req)
 {
-    return (conn_t *)((char *)req - offsetof(conn_t, req));
+    return hs_container_of(req, conn_t, req);
 }
 
 static void out(conn_t *c, const char *p, size_t n)
@@ -838,7 +839,7 @@ static void conn_process(conn_t *c)
         hs_http_error_t err = {0};
         hs_http_limits_t lim = {srv->o.max_head_bytes, srv->o.max_headers, srv->o.max_body_bytes};
         ssize_t n = hs_http_parse_request(in_data(c) + c->in_off, avail, &c->req.msg,
-                                          (hs_http_header_t *)c->in, srv->o.max_headers, &lim,
+                                          (hs_http_header_t *)(void *)c->in, srv->o.max_headers, &lim,
                                           &err);
         if (n == HS_EAGAIN) {
             if (c->rd_eof) { /* the rest of this head will never come */
@@ -912,7 +913,7 @@ static void conn_read(conn_t *c)
             hs_http_error_t err = {431, "request header section too large"};
             hs_http_limits_t lim = {srv->o.max_head_bytes, srv->o.max_headers,
                                     srv->o.max_body_bytes};
-            hs_http_parse_request(in_data(c), c->in_len, &c->req.msg, (hs_http_header_t *)c->in,
+            hs_http_parse_request(in_data(c), c->in_len, &c->req.msg, (hs_http_header_t *)(void *)c->in,
                                   srv->o.max_headers, &lim, &err);
             conn_error(c, err.status ? err.status : 431, err.reason);
             conn_flush(c);
@@ -990,7 +991,7 @@ static void reject_busy(hs_loop_t *loop, int fd)
 
 static void on_accept(hs_loop_t *loop, hs_io_t *io, unsigned events)
 {
-    hs_http_server_t *srv = (hs_http_server_t *)((char *)io - offsetof(hs_http_server_t, lio));
+    hs_http_server_t *srv = hs_container_of(io, hs_http_server_t, lio);
     (void)events;
     for (int i = 0; i < ACCEPT_BATCH && !srv->draining; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);

@@ -21,10 +21,12 @@
 #define FRAG_MAGIC "HSFRAG\0\1"
 #define FIXED 64
 
-static uint32_t crc32c(const void *p, size_t n)
+uint32_t hs__crc32c(const void *p, size_t n)
 {
     return crc32_iscsi((unsigned char *)p, (int)n, 0xffffffffu);
 }
+
+#define crc32c hs__crc32c
 
 static void le32(uint8_t *b, uint32_t v)
 {

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -20,7 +21,6 @@
 #include "objects/internal.h"
 #include "objects/objects.h"
 
-#define RA_MAX_BLOCKS 16 /* read-ahead per fragment: 1 MiB */
 
 struct hs_obj_reader {
     hs_objects_t *s;
@@ -35,13 +35,15 @@ struct hs_obj_reader {
     size_t ccap;
     uint8_t *sbuf; /* stored form when compressed */
     size_t scap;
-    /* open fragments of one stripe, with a block cache each */
+    const uint8_t *cptr; /* the current chunk's bytes (cbuf or a mapping) */
+    /* mapped fragments of one stripe; blocks verified once each */
     uint64_t fstripe;
     hs__stripe_rec_t fst;
     int fd[HS_EC_MAX];
     hs__frag_hdr_t hdr[HS_EC_MAX];
-    uint8_t *blk[HS_EC_MAX];
-    uint32_t b0[HS_EC_MAX], b1[HS_EC_MAX];
+    uint8_t *map[HS_EC_MAX];
+    size_t maplen[HS_EC_MAX];
+    uint8_t *ok[HS_EC_MAX]; /* per block: CRC verified */
     /* whole decoded stripe, after a degraded read */
     uint64_t dstripe;
     uint8_t *dbuf;
@@ -55,10 +57,16 @@ static void close_frags(hs_obj_reader_t *r)
             close(r->fd[i]);
             hs__frag_hdr_free(&r->hdr[i]);
         }
+        if (r->map[i])
+            munmap(r->map[i], r->maplen[i]);
+        free(r->ok[i]);
+        r->map[i] = NULL;
+        r->ok[i] = NULL;
         r->fd[i] = -1;
-        r->b0[i] = r->b1[i] = 0;
     }
     r->fstripe = 0;
+    r->cptr = NULL; /* it may have pointed into a mapping */
+    r->cur = -1;
 }
 
 int hs__stripe_load(hs_objects_t *s, uint64_t id, const hs__stripe_rec_t *st, uint8_t *buf,
@@ -178,51 +186,79 @@ static int ensure_buf(uint8_t **b, size_t *cap, size_t need)
     return 0;
 }
 
-/* Copies stored bytes [off, off+len) of the stripe from fragment i, via
- * the block cache. ra: extra blocks to read ahead. */
-static int frag_copy(hs_obj_reader_t *r, uint64_t id, int i, uint32_t foff, uint32_t len,
-                     uint32_t ra, uint8_t *dst)
+/*
+ * Fragments are read through read-only mappings: a block's CRC is checked
+ * on the mapped page-cache pages and the bytes are then copied once, into
+ * the caller's buffer, instead of read(2) into a cache, into a chunk
+ * buffer, and out. A new stripe's data fragments are all mapped with
+ * MADV_WILLNEED, so the kernel reads them ahead in parallel. The header
+ * (and its size check) is validated before mapping; the files are never
+ * truncated in place (repairs rename a new file over the old one), so a
+ * mapping always covers its file.
+ */
+static int frag_map(hs_obj_reader_t *r, uint64_t id, int i)
 {
     hs_objects_t *s = r->s;
-    if (r->fd[i] < 0) {
-        char path[4200];
-        hs__frag_path(path, sizeof(path), hs__frag_drive(s, &r->fst, i), id, i);
-        int fd = hs__frag_open(path, id, i, &r->fst, &r->hdr[i]);
-        if (fd < 0)
-            return fd;
-        r->fd[i] = fd;
-        if (!r->blk[i] && !(r->blk[i] = malloc((size_t)RA_MAX_BLOCKS * HS_OBJ_BLOCK)))
-            return HS_ENOMEM;
+    char path[4200];
+    hs__frag_path(path, sizeof(path), hs__frag_drive(s, &r->fst, i), id, i);
+    int fd = hs__frag_open(path, id, i, &r->fst, &r->hdr[i]);
+    if (fd < 0)
+        return fd;
+    size_t len = (size_t)r->hdr[i].hdr_len + r->hdr[i].frag_len;
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        close(fd);
+        hs__frag_hdr_free(&r->hdr[i]);
+        return HS_EIO;
     }
-    const hs__frag_hdr_t *h = &r->hdr[i];
-    uint32_t bs = h->block_size;
-    uint32_t b0 = foff / bs, b1 = (foff + len + bs - 1) / bs;
-    if (b0 < r->b0[i] || b1 > r->b1[i]) {
-        uint32_t e = b0 + (b1 - b0 > ra ? b1 - b0 : ra);
-        if (e > b0 + RA_MAX_BLOCKS)
-            e = b0 + RA_MAX_BLOCKS;
-        if (e < b1)
-            return HS_E2BIG; /* a chunk larger than the cache: cannot be */
-        long got = hs__frag_read_blocks(r->fd[i], h, b0, e, r->blk[i]);
-        if (got < 0) {
-            r->b0[i] = r->b1[i] = 0;
-            return (int)got;
-        }
-        r->b0[i] = b0;
-        r->b1[i] = e > h->nblocks ? h->nblocks : e;
+    madvise(m, len, MADV_WILLNEED);
+    r->ok[i] = calloc(r->hdr[i].nblocks + 1, 1);
+    if (!r->ok[i]) {
+        munmap(m, len);
+        close(fd);
+        hs__frag_hdr_free(&r->hdr[i]);
+        return HS_ENOMEM;
     }
-    memcpy(dst, r->blk[i] + (size_t)(foff - r->b0[i] * bs), len);
+    r->fd[i] = fd;
+    r->map[i] = m;
+    r->maplen[i] = len;
     return 0;
 }
 
-/* Reads the stored bytes of chunk c into dst, fast path then degraded. */
-static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, uint8_t *dst, bool *degraded)
+/* Pointer to payload bytes [foff, foff+len) of fragment i, every block
+ * under them verified. */
+static int frag_view(hs_obj_reader_t *r, uint64_t id, int i, uint32_t foff, uint32_t len,
+                     const uint8_t **out)
+{
+    int rc;
+    if (!r->map[i] && (rc = frag_map(r, id, i)) < 0)
+        return rc;
+    const hs__frag_hdr_t *h = &r->hdr[i];
+    const uint8_t *pay = r->map[i] + h->hdr_len;
+    uint32_t bs = h->block_size;
+    for (uint32_t b = foff / bs; b < (foff + len + bs - 1) / bs && b < h->nblocks; b++) {
+        if (r->ok[i][b])
+            continue;
+        size_t n = b + 1 < h->nblocks ? bs : h->frag_len - (size_t)b * bs;
+        if (hs__crc32c(pay + (size_t)b * bs, n) != h->crcs[b])
+            return HS_ECORRUPT;
+        r->ok[i][b] = 1;
+    }
+    *out = pay + foff;
+    return 0;
+}
+
+/* The stored bytes of chunk c: *out points into a mapping when the chunk
+ * lies in one fragment, else they are assembled in *tmp (cap *tcap).
+ * Missing or bad fragments switch the stripe to a degraded read. */
+static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, const uint8_t **out,
+                       uint8_t **tmp, size_t *tcap, bool *degraded)
 {
     hs_objects_t *s = r->s;
     int rc;
     *degraded = false;
     if (r->dstripe == c->stripe) {
-        memcpy(dst, r->dbuf + c->off, c->stored_len);
+        *out = r->dbuf + c->off;
         *degraded = true;
         return 0;
     }
@@ -236,29 +272,44 @@ static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, uint8_t *ds
         if (rc < 0)
             return rc == HS_ENOENT ? HS_EIO : rc;
         r->fstripe = c->stripe;
+        /* map the data fragments the rest of the read will need, so their
+         * readahead runs in parallel */
+        uint64_t left = r->end > r->pos ? r->end - r->pos : 0;
+        if (left > c->raw_len)
+            for (int i = (int)(c->off / r->fst.frag_len); i < r->fst.d; i++)
+                if (frag_map(r, c->stripe, i) < 0)
+                    break;
     }
     const hs__stripe_rec_t *st = &r->fst;
     if ((uint64_t)c->off + c->stored_len > st->data_len)
         return HS_ECORRUPT;
-    uint64_t left = r->end > r->pos ? r->end - r->pos : 0;
-    uint32_t ra = (uint32_t)(left / st->d / HS_OBJ_BLOCK) + 1;
     uint32_t off = c->off, len = c->stored_len, done = 0;
+    int i0 = (int)(off / st->frag_len);
     rc = 0;
-    while (done < len) {
-        int i = (int)(off / st->frag_len);
-        uint32_t foff = off % st->frag_len;
-        uint32_t n = st->frag_len - foff;
-        if (n > len - done)
-            n = len - done;
-        rc = frag_copy(r, c->stripe, i, foff, n, ra, dst + done);
-        if (rc < 0)
-            break;
-        off += n;
-        done += n;
+    if ((off + len - 1) / st->frag_len == (uint32_t)i0 || len == 0) {
+        rc = frag_view(r, c->stripe, i0, off % st->frag_len, len, out);
+        if (rc == 0)
+            return 0;
+    } else if ((rc = ensure_buf(tmp, tcap, len)) == 0) {
+        while (done < len) {
+            int i = (int)(off / st->frag_len);
+            uint32_t foff = off % st->frag_len;
+            uint32_t n = st->frag_len - foff;
+            const uint8_t *p;
+            if (n > len - done)
+                n = len - done;
+            if ((rc = frag_view(r, c->stripe, i, foff, n, &p)) < 0)
+                break;
+            memcpy(*tmp + done, p, n);
+            off += n;
+            done += n;
+        }
+        if (rc == 0) {
+            *out = *tmp;
+            return 0;
+        }
     }
-    if (rc == 0)
-        return 0;
-    if (rc == HS_ENOMEM || rc == HS_E2BIG)
+    if (rc == HS_ENOMEM)
         return rc;
     if (rc == HS_ECORRUPT) {
         atomic_fetch_add(&s->corrupt_detected, 1);
@@ -275,7 +326,7 @@ static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, uint8_t *ds
     if ((rc = hs__stripe_load(s, id, &stc, r->dbuf, false, true, NULL)) < 0)
         return rc;
     r->dstripe = id;
-    memcpy(dst, r->dbuf + c->off, c->stored_len);
+    *out = r->dbuf + c->off;
     *degraded = true;
     return 0;
 }
@@ -291,7 +342,8 @@ static int decode_chunk(const hs__chunk_rec_t *c, const uint8_t *stored, uint8_t
     return !ZSTD_isError(n) && n == c->raw_len ? 0 : HS_ECORRUPT;
 }
 
-/* Loads chunk idx of the manifest into r->cbuf. */
+/* Makes chunk idx current: r->cptr points at its raw bytes (in a
+ * mapping for a plain chunk, else decompressed into cbuf). */
 static int load_chunk(hs_obj_reader_t *r, long idx)
 {
     hs_objects_t *s = r->s;
@@ -305,23 +357,25 @@ static int load_chunk(hs_obj_reader_t *r, long idx)
     hs_kv_txn_abort(txn);
     if (rc < 0)
         return rc == HS_ENOENT ? HS_EIO : rc;
-    if (c.raw_len != mc->raw_len)
+    if (c.raw_len != mc->raw_len || (!c.comp && c.stored_len != c.raw_len))
         return HS_ECORRUPT;
-    if ((rc = ensure_buf(&r->cbuf, &r->ccap, c.raw_len)) < 0)
-        return rc;
-    uint8_t *dst = r->cbuf;
-    if (c.comp) {
-        if ((rc = ensure_buf(&r->sbuf, &r->scap, c.stored_len)) < 0)
-            return rc;
-        dst = r->sbuf;
-    }
+    r->cur = -1;
+    r->cptr = NULL;
+    const uint8_t *stored;
     bool degraded;
-    if ((rc = read_stored(r, &c, dst, &degraded)) < 0)
+    if ((rc = read_stored(r, &c, &stored, &r->sbuf, &r->scap, &degraded)) < 0)
         return rc;
-    if ((rc = decode_chunk(&c, dst, r->cbuf)) < 0)
+    if (c.comp) {
+        if ((rc = ensure_buf(&r->cbuf, &r->ccap, c.raw_len)) < 0)
+            return rc;
+        if ((rc = decode_chunk(&c, stored, r->cbuf)) < 0)
+            return rc;
+        stored = r->cbuf;
+    }
+    /* a rebuilt chunk is checked end to end before use */
+    if (degraded && (rc = verify_hash(stored, c.raw_len, mc->hash)) < 0)
         return rc;
-    if (degraded && (rc = verify_hash(r->cbuf, c.raw_len, mc->hash)) < 0)
-        return rc;
+    r->cptr = stored;
     r->cur = idx;
     return 0;
 }
@@ -440,7 +494,7 @@ long hs_obj_read(hs_obj_reader_t *r, void *buf, size_t cap)
             n = r->end - r->pos;
         if (n > cap - done)
             n = cap - done;
-        memcpy((uint8_t *)buf + done, r->cbuf + in, n);
+        memcpy((uint8_t *)buf + done, r->cptr + in, n);
         done += n;
         r->pos += n;
     }
@@ -455,8 +509,6 @@ void hs_obj_get_close(hs_obj_reader_t *r)
     if (r->name && r->pos > 0)
         hs__access_record(r->s, r->name);
     close_frags(r);
-    for (int i = 0; i < HS_EC_MAX; i++)
-        free(r->blk[i]);
     hs__unlock(r->lockfd);
     hs__manifest_free(&r->m);
     free(r->starts);

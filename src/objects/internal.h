@@ -51,6 +51,8 @@ int hs__put_stripe(hs_kv_txn_t *txn, uint64_t id, const hs__stripe_rec_t *r);
 int hs__deref_manifest(hs_kv_txn_t *txn, const hs__manifest_t *m);
 
 /* ---- frag.c: fragment files ---- */
+/* CRC32C (Castagnoli, ISA-L) of n bytes, the per-block checksum. */
+uint32_t hs__crc32c(const void *p, size_t n);
 typedef struct hs__frag_hdr {
     uint64_t stripe;
     uint8_t index, d, p, tier;

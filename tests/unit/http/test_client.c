@@ -672,6 +672,25 @@ static void test_retry_on_stale_connection(void **state)
     assert_int_equal(p.heads, 0);
     assert_int_equal(rs.accepted, 1);
     raw_stop(&rs);
+
+    /* PUT with an in-memory body is idempotent and can be re-sent. */
+    raw_start(&rs, raw_stale);
+    raw_name(&rs, up);
+    res_t q[2] = {0};
+    request_ok(&q[0], up, HS_HTTP_GET, "/a");
+    run();
+    hs_http_client_req_t put = {.method = HS_HTTP_PUT,
+                                .target = HS_STR_LIT("/b"),
+                                .body_kind = HS_HTTP_CLIENT_BODY_BUFFER,
+                                .body = "data",
+                                .body_len = 4};
+    assert_int_equal(hs_http_client_request(C, up, &put, &CBS, &q[1], &q[1].call), 0);
+    pending++;
+    run();
+    assert_int_equal(q[1].status, 0);
+    assert_string_equal(q[1].body, "ok");
+    assert_int_equal(rs.accepted, 2);
+    raw_stop(&rs);
 }
 
 static void test_connection_refused(void **state)
