@@ -873,6 +873,9 @@ static void conn_process(conn_t *c)
         conn_close(c); /* a body cut short by the client's FIN */
         return;
     }
+    /* Waiting for body bytes (to deliver or to drop) is bounded too. */
+    if (c->body_pending && (c->body_cb || c->discard) && c->timer_kind != T_BODY)
+        arm(c, T_BODY, srv->o.body_timeout_ms);
     /* Stop reading while a handler works without wanting the body, so a
      * level-triggered loop does not spin on pipelined bytes. */
     unsigned want = c->oq.head ? HS_IO_WRITE : HS_IO_READ;
@@ -934,8 +937,6 @@ static void conn_read(conn_t *c)
             arm(c, T_HEAD, srv->o.header_timeout_ms);
         }
         conn_process(c);
-        if (!c->closed && c->body_pending && (c->body_cb || c->discard) && c->timer_kind == T_NONE)
-            arm(c, T_BODY, srv->o.body_timeout_ms);
         return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))

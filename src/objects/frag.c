@@ -134,7 +134,10 @@ int hs__frag_write(const char *path, uint64_t stripe, int index, const hs__strip
     /* A unique temp name: two repairers (threads or processes) of one
      * fragment never write into each other's file. */
     snprintf(tmp, sizeof(tmp), "%s.tmp%016llx", path, (unsigned long long)hs__random_id());
-    int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+    /* New fragments never replace a file (a stripe-id collision fails the
+     * put rather than clobbering another stripe); repairs write a fresh
+     * temp file and rename it over the old one. */
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
     fd = open(atomic ? tmp : path, flags | (direct ? O_DIRECT : 0), 0644);
     if (fd < 0 && direct && errno == EINVAL) { /* e.g. tmpfs */
         direct = false;
@@ -164,6 +167,7 @@ int hs__frag_write(const char *path, uint64_t stripe, int index, const hs__strip
         unlink(atomic ? tmp : path);
     return rc;
 }
+
 
 void hs__frag_hdr_free(hs__frag_hdr_t *h)
 {

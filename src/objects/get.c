@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -45,6 +46,8 @@ struct hs_obj_reader {
     size_t maplen[HS_EC_MAX];
     uint8_t *ok[HS_EC_MAX]; /* per block: CRC verified */
     /* whole decoded stripe, after a degraded read */
+    uint64_t prefetched; /* stripe whose readahead was last asked for */
+    long loading;        /* chunk index load_chunk is working on */
     uint64_t dstripe;
     uint8_t *dbuf;
     size_t dcap;
@@ -196,7 +199,7 @@ static int ensure_buf(uint8_t **b, size_t *cap, size_t need)
  * truncated in place (repairs rename a new file over the old one), so a
  * mapping always covers its file.
  */
-static int frag_map(hs_obj_reader_t *r, uint64_t id, int i)
+static int frag_map(hs_obj_reader_t *r, uint64_t id, int i, bool populate)
 {
     hs_objects_t *s = r->s;
     char path[4200];
@@ -205,7 +208,9 @@ static int frag_map(hs_obj_reader_t *r, uint64_t id, int i)
     if (fd < 0)
         return fd;
     size_t len = (size_t)r->hdr[i].hdr_len + r->hdr[i].frag_len;
-    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    /* populate: a sequential reader will touch every page, so map them all
+     * now (one call instead of a fault per 16 pages) */
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
     if (m == MAP_FAILED) {
         close(fd);
         hs__frag_hdr_free(&r->hdr[i]);
@@ -231,7 +236,7 @@ static int frag_view(hs_obj_reader_t *r, uint64_t id, int i, uint32_t foff, uint
                      const uint8_t **out)
 {
     int rc;
-    if (!r->map[i] && (rc = frag_map(r, id, i)) < 0)
+    if (!r->map[i] && (rc = frag_map(r, id, i, false)) < 0)
         return rc;
     const hs__frag_hdr_t *h = &r->hdr[i];
     const uint8_t *pay = r->map[i] + h->hdr_len;
@@ -246,6 +251,41 @@ static int frag_view(hs_obj_reader_t *r, uint64_t id, int i, uint32_t foff, uint
     }
     *out = pay + foff;
     return 0;
+}
+
+/* Asks the kernel to read ahead the data fragments of the next stripe the
+ * reader will enter (the first chunk after the current one that lives in
+ * another stripe), so a cold sequential read keeps the drives busy while
+ * this stripe is checked and copied. Best effort. */
+static void prefetch_next(hs_obj_reader_t *r, uint64_t cur)
+{
+    hs_objects_t *s = r->s;
+    hs_kv_txn_t *txn;
+    if (hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn) < 0)
+        return;
+    long from = r->loading + 1;
+    for (long k = from; k < (long)r->m.nchunks && k < from + 1024; k++) {
+        hs__chunk_rec_t c;
+        hs__stripe_rec_t st;
+        if (hs__get_chunk(txn, r->m.chunks[k].hash, &c) < 0)
+            break;
+        if (c.stripe == cur || c.stripe == r->prefetched)
+            continue;
+        if (hs__get_stripe(txn, c.stripe, &st) == 0) {
+            for (int i = 0; i < st.d; i++) {
+                char path[4200];
+                hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), c.stripe, i);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                    posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+                    close(fd);
+                }
+            }
+            r->prefetched = c.stripe;
+        }
+        break;
+    }
+    hs_kv_txn_abort(txn);
 }
 
 /* The stored bytes of chunk c: *out points into a mapping when the chunk
@@ -273,12 +313,15 @@ static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, const uint8
             return rc == HS_ENOENT ? HS_EIO : rc;
         r->fstripe = c->stripe;
         /* map the data fragments the rest of the read will need, so their
-         * readahead runs in parallel */
+         * readahead runs in parallel, and start reading the next stripe */
         uint64_t left = r->end > r->pos ? r->end - r->pos : 0;
-        if (left > c->raw_len)
+        if (left > c->raw_len) {
             for (int i = (int)(c->off / r->fst.frag_len); i < r->fst.d; i++)
-                if (frag_map(r, c->stripe, i) < 0)
+                if (frag_map(r, c->stripe, i, left >= (uint64_t)r->fst.frag_len) < 0)
                     break;
+            if (left > (uint64_t)r->fst.data_len)
+                prefetch_next(r, c->stripe);
+        }
     }
     const hs__stripe_rec_t *st = &r->fst;
     if ((uint64_t)c->off + c->stored_len > st->data_len)
@@ -361,6 +404,7 @@ static int load_chunk(hs_obj_reader_t *r, long idx)
         return HS_ECORRUPT;
     r->cur = -1;
     r->cptr = NULL;
+    r->loading = idx;
     const uint8_t *stored;
     bool degraded;
     if ((rc = read_stored(r, &c, &stored, &r->sbuf, &r->scap, &degraded)) < 0)
@@ -468,37 +512,54 @@ uint64_t hs_obj_reader_size(const hs_obj_reader_t *r)
     return r->m.size;
 }
 
+/* Makes the chunk holding r->pos current; returns its index or an error. */
+static long seek_chunk(hs_obj_reader_t *r)
+{
+    long idx = r->cur;
+    if (idx >= 0 && r->pos >= r->starts[idx] && r->pos < r->starts[idx + 1])
+        return idx;
+    long lo = 0, hi = (long)r->m.nchunks - 1;
+    while (lo < hi) { /* binary search the chunk holding pos */
+        long mid = (lo + hi + 1) / 2;
+        if (r->starts[mid] <= r->pos)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    int rc = load_chunk(r, lo);
+    return rc < 0 ? rc : lo;
+}
+
+long hs_obj_read_view(hs_obj_reader_t *r, const void **p, size_t max)
+{
+    if (r->pos >= r->end || max == 0)
+        return 0;
+    long idx = seek_chunk(r);
+    if (idx < 0)
+        return idx;
+    uint64_t in = r->pos - r->starts[idx];
+    uint64_t n = r->starts[idx + 1] - r->pos;
+    if (n > r->end - r->pos)
+        n = r->end - r->pos;
+    if (n > max)
+        n = max;
+    *p = r->cptr + in;
+    r->pos += n;
+    hs__count(r->s->m_get_bytes, n);
+    return (long)n;
+}
+
 long hs_obj_read(hs_obj_reader_t *r, void *buf, size_t cap)
 {
     size_t done = 0;
     while (done < cap && r->pos < r->end) {
-        long idx = r->cur;
-        if (idx < 0 || r->pos < r->starts[idx] || r->pos >= r->starts[idx + 1]) {
-            /* binary search the chunk holding pos */
-            long lo = 0, hi = (long)r->m.nchunks - 1;
-            while (lo < hi) {
-                long mid = (lo + hi + 1) / 2;
-                if (r->starts[mid] <= r->pos)
-                    lo = mid;
-                else
-                    hi = mid - 1;
-            }
-            int rc = load_chunk(r, lo);
-            if (rc < 0)
-                return rc;
-            idx = lo;
-        }
-        uint64_t in = r->pos - r->starts[idx];
-        uint64_t n = r->starts[idx + 1] - r->pos;
-        if (n > r->end - r->pos)
-            n = r->end - r->pos;
-        if (n > cap - done)
-            n = cap - done;
-        memcpy((uint8_t *)buf + done, r->cptr + in, n);
-        done += n;
-        r->pos += n;
+        const void *p;
+        long n = hs_obj_read_view(r, &p, cap - done);
+        if (n < 0)
+            return n;
+        memcpy((uint8_t *)buf + done, p, (size_t)n);
+        done += (size_t)n;
     }
-    hs__count(r->s->m_get_bytes, done);
     return (long)done;
 }
 

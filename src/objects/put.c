@@ -173,6 +173,8 @@ static int seal_job(hs__packer_t *pk, pk_job_t *j, hs__stripe_rec_t *out)
         char path[4200];
         hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), j->id, i);
         int rc = hs__frag_write(path, j->id, i, &st, i < d ? data[i] : par[i - d], false);
+        if (rc == HS_EEXIST)
+            return rc; /* stripe-id collision: never degrade into a file we do not own */
         if (rc < 0) {
             failed++;
             last = rc;

@@ -6,7 +6,9 @@ methods, and large-file integrity through curl."""
 
 import hashlib
 import os
+import random
 import socket
+import threading
 import struct
 import subprocess
 import time
@@ -347,6 +349,87 @@ def max_requests_per_connection():
         assert not rs[1].has_token("Connection", "close"), "2nd response already closes"
         assert c.closed_within(2), "open after max_requests_per_connection"
         assert c.buf == b"", "a 4th response came: %r" % c.buf[:80]
+
+
+@test
+def pipelined_requests_straddle_reads():
+    """300 pipelined requests with random padding headers (0-3000 bytes) in
+    one write: request boundaries fall anywhere in the server's reads."""
+    rng = random.Random(7)
+    names = [rng.choice(("a.txt", "b.txt", "c.txt")) for _ in range(300)]
+    data = b"".join(build_request("GET", "/" + n, {"X-Pad": "p" * rng.randint(0, 3000)}) for n in names)
+    with Conn(srv().port, timeout=20) as c:
+        c.send(data)
+        rs = c.read_responses(len(names), timeout=20)
+    for i, (n, r) in enumerate(zip(names, rs)):
+        assert r.status == 200 and r.body == FILES[n], "#%d %s: %r %r" % (i, n, r, r.body[:40])
+
+
+@test
+def concurrent_mixed_load():
+    """16 client threads for 3 s: keep-alive and fresh connections, GET,
+    HEAD, ranges, conditionals, 404s, bodies refused with 405, pipelines;
+    every answer is checked and the worker survives."""
+    pid = worker_pid()
+    port = srv().port
+    big = open(os.path.join(root(), "large.bin"), "rb").read(1 << 20)
+    errors = []
+    count = [0]
+    stop = time.monotonic() + 3
+
+    def client(seed):
+        rng = random.Random(seed)
+        c = None
+        try:
+            while time.monotonic() < stop and not errors:
+                if c is None or rng.random() < 0.2:
+                    if c:
+                        c.close()
+                    c = Conn(port, timeout=10)
+                k = rng.randrange(6)
+                if k == 0:
+                    n = rng.choice(list(FILES))
+                    r = c.request("GET", "/" + n)
+                    ok = r.status == 200 and r.body == FILES[n]
+                elif k == 1:
+                    r = c.request("HEAD", "/a.txt")
+                    ok = r.status == 200 and r.body == b""
+                elif k == 2:
+                    a = rng.randrange(0, 1 << 20)
+                    b = min((1 << 20) - 1, a + rng.randrange(0, 70000))
+                    r = c.request("GET", "/large.bin", {"Range": "bytes=%d-%d" % (a, b)})
+                    ok = r.status == 206 and r.body == big[a:b + 1]
+                elif k == 3:
+                    r = c.request("GET", "/missing-%d" % rng.randrange(1000))
+                    ok = r.status == 404
+                elif k == 4:
+                    c.send(build_request("POST", "/a.txt", body=b"x" * rng.randrange(1, 5000)) + build_request("GET", "/b.txt"))
+                    r1 = c.read_response()
+                    r = c.read_response()
+                    ok = r1.status == 405 and r.status == 200 and r.body == FILES["b.txt"]
+                else:
+                    c.send(build_request("GET", "/a.txt") * 8)
+                    rs = c.read_responses(8)
+                    r = rs[-1]
+                    ok = all(x.status == 200 and x.body == FILES["a.txt"] for x in rs)
+                if not ok:
+                    errors.append("case %d: %r %r" % (k, r, r.body[:60]))
+                count[0] += 1
+        except Exception as e:  # noqa: B902 -- any client error is a test failure
+            errors.append("%s: %s" % (type(e).__name__, e))
+        finally:
+            if c:
+                c.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, "%d errors in %d requests, first: %s" % (len(errors), count[0], errors[:3])
+    assert count[0] > 100, "only %d requests done" % count[0]
+    if pid:
+        assert worker_pid() == pid, "worker restarted under load"
 
 
 @test

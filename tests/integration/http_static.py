@@ -389,6 +389,14 @@ def directory_listing_on():
     assert b"<script>" not in r.body, "listing does not escape file names: %r" % r.body[:500]
     r = http_get(s.port, "/sub/")
     assert r.status == 200 and b"sub index" in r.body, "index.html still wins: %r" % r
+    with Conn(s.port) as c:
+        r = c.request("GET", "/noindex/", version="HTTP/1.0")
+        assert r.status == 200 and b"x.txt" in r.body and not r.chunked, "listing to HTTP/1.0: %r chunked=%s" % (r, r.chunked)
+    with Conn(s.port) as c:
+        r = c.request("HEAD", "/noindex/")
+        assert r.status == 200, r
+        r2 = c.request("GET", "/hello.txt")
+        assert r2.status == 200 and r2.body == HELLO, "HEAD of a listing sent a body: %r" % r2
 
 
 # ---------------------------------------------------------------- escapes
@@ -427,6 +435,79 @@ def symlink_escape():
         if SECRET in r.body or r.status not in (403, 404):
             bad.append("%s -> %d %r" % (p, r.status, r.body[:60]))
     assert not bad, "symlink out of the root followed: " + "; ".join(bad)
+
+
+@test
+def offsets_past_4gib():
+    """A sparse 5 GiB file: sizes and ranges past 2^32 are 64-bit clean."""
+    root = hslib.tmpdir("hs-static-sparse-")
+    p = os.path.join(root, "sparse.bin")
+    size = 5 << 30
+    with open(p, "wb") as f:
+        f.truncate(size)
+        f.seek((4 << 30) + 7)
+        f.write(b"MARKER-4G")
+        f.seek(size - 4)
+        f.write(b"TAIL")
+    s = hslib.start_static(root, name="sparse")
+    with Conn(s.port) as c:
+        r = c.request("HEAD", "/sparse.bin")
+        assert r.status == 200 and r.header("Content-Length") == str(size), "HEAD: %r %r" % (r, r.header("Content-Length"))
+        a = (4 << 30) + 7
+        r = c.request("GET", "/sparse.bin", {"Range": "bytes=%d-%d" % (a, a + 8)})
+        assert r.status == 206 and r.body == b"MARKER-4G", "range at 4 GiB: %r %r" % (r, r.body)
+        assert r.header("Content-Range") == "bytes %d-%d/%d" % (a, a + 8, size), r.header("Content-Range")
+        r = c.request("GET", "/sparse.bin", {"Range": "bytes=-4"})
+        assert r.status == 206 and r.body == b"TAIL", "suffix range: %r %r" % (r, r.body)
+        r = c.request("GET", "/sparse.bin", {"Range": "bytes=%d-" % size})
+        assert r.status == 416 and r.header("Content-Range") == "bytes */%d" % size, (r, r.header("Content-Range"))
+
+
+@test
+def truncate_during_download():
+    """The file shrinks while it is being sent: the connection ends early
+    (the body cannot be completed), the worker does not crash (no SIGBUS
+    from a mapping), and the new content is served afterwards."""
+    root = hslib.tmpdir("hs-static-trunc-")
+    p = os.path.join(root, "t.bin")
+    with open(p, "wb") as f:
+        f.write(b"\x5a" * (64 << 20))
+    s = hslib.start_static(root, admin=not hslib.PEER, sets=["static.revalidate=100ms"], name="trunc")
+    pid = None if hslib.PEER else hslib.admin_status(s.admin_port)["pid"]
+    c = Conn(s.port, timeout=10, rcvbuf=1 << 16)
+    c.send(b"GET /t.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    c.sock.recv(1 << 16)
+    with open(p, "r+b") as f:
+        f.truncate(1000)
+    got = 0
+    try:
+        while True:
+            data = c.sock.recv(1 << 20)
+            if not data:
+                break
+            got += len(data)
+    except OSError:
+        pass
+    c.close()
+    assert got < 64 << 20, "a 64 MiB body completed from a file truncated to 1000 bytes"
+    time.sleep(0.3)
+    r = http_get(s.port, "/t.bin")
+    assert r.status == 200 and len(r.body) == 1000, "after truncation: %r len %d" % (r, len(r.body))
+    if pid:
+        assert hslib.admin_status(s.admin_port)["pid"] == pid, "worker died: " + s.log_tail(3)
+
+
+@test
+def file_deleted_then_404():
+    root = hslib.tmpdir("hs-static-del-")
+    p = hslib.write(os.path.join(root, "gone.txt"), "here\n")
+    s = hslib.start_static(root, sets=["static.revalidate=100ms"], name="del")
+    assert http_get(s.port, "/gone.txt").status == 200
+    os.unlink(p)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and http_get(s.port, "/gone.txt").status != 404:
+        time.sleep(0.1)
+    assert http_get(s.port, "/gone.txt").status == 404, "deleted file still served 3 s later"
 
 
 @test

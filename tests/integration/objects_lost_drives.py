@@ -1,6 +1,7 @@
 """Remove P drive directories: every object still reads back
 byte-identical; heal restores full redundancy (P other drives can then
 go); losing P+1 drives fails the read instead of returning wrong bytes."""
+import os
 import random
 import shutil
 import sys
@@ -51,6 +52,22 @@ def main():
             _, got = s.get_bytes(name)
             check(got == data, "redundancy restored: %s survives two more losses" % name)
         s.run("heal")
+
+        # a drive that fails under a running store (its directory replaced by
+        # a file): puts still succeed with <= P fragments missing, reads are
+        # intact, heal restores the drive once it is back
+        broken = s.drive_dir(rng.randrange(6))
+        shutil.rmtree(broken)
+        open(broken, "w").close()
+        more = rng.randbytes(900_000)
+        s.put_bytes("degraded/write", more)
+        check(s.get_bytes("degraded/write")[1] == more, "degraded write reads back")
+        objs["degraded/write"] = more
+        os.unlink(broken)
+        p = s.run("heal")
+        check(s.report(p)["frags_rebuilt"] >= 1, "heal rebuilt the failed drive")
+        rep = s.report(s.run("fsck", "--verify"))
+        check(rep["frags_missing"] == 0, "clean after the failed drive came back")
 
         # P+1 = 3 drives gone: data loss must be an error, never wrong bytes
         for i in rng.sample(range(6), 3):

@@ -692,6 +692,81 @@ static void test_io_stopped_in_same_iteration(void **state)
     close(b[1]);
 }
 
+/* The first callback of a batch stops the other ready watcher, closes its
+ * fd, and starts a new watcher on a new socket that reuses that fd number
+ * (as an accept right after a close does). The stale event of the old
+ * watcher must not reach the new one: its socket was never readable. */
+static watcher_t reuse_new;
+static int reuse_pair[2] = {-1, -1};
+static int reuse_old_fd = -1;
+
+static void on_reuse_new(hs_loop_t *loop, hs_io_t *io, unsigned events)
+{
+    (void)loop;
+    watcher_t *w = (watcher_t *)io;
+    w->calls++;
+    w->events |= events;
+}
+
+static void on_reuse_first(hs_loop_t *loop, hs_io_t *io, unsigned events)
+{
+    watcher_t *w = (watcher_t *)io;
+    (void)events;
+    w->calls++;
+    char buf[8];
+    (void)!read(io->fd, buf, sizeof(buf));
+    if (w->other && !w->other->stopped) {
+        watcher_t *v = w->other;
+        reuse_old_fd = v->io.fd;
+        hs_io_stop(loop, &v->io);
+        v->stopped = true;
+        close(reuse_old_fd);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, reuse_pair), 0);
+        assert_int_equal(hs_io_start(loop, &reuse_new.io, reuse_pair[0], HS_IO_READ, on_reuse_new),
+                         0);
+        v->other = NULL;
+        w->other = NULL;
+    }
+}
+
+static void test_io_fd_reused_in_same_iteration(void **state)
+{
+    (void)state;
+    int a[2], b[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b), 0);
+    watcher_t wa = {0}, wb = {0};
+    memset(&reuse_new, 0, sizeof(reuse_new));
+    wa.other = &wb;
+    wb.other = &wa;
+    assert_int_equal(hs_io_start(L, &wa.io, a[0], HS_IO_READ, on_reuse_first), 0);
+    assert_int_equal(hs_io_start(L, &wb.io, b[0], HS_IO_READ, on_reuse_first), 0);
+    assert_int_equal(write(a[1], "1", 1), 1);
+    assert_int_equal(write(b[1], "2", 1), 1);
+    hs_timer_t stop = {0};
+    hs_timer_start(L, &stop, 50, on_stop);
+    assert_int_equal(hs_loop_run(L), 0);
+    assert_int_equal(wa.calls + wb.calls, 1);
+    /* the precondition of the test: the fd number was reused */
+    assert_int_equal(reuse_pair[0], reuse_old_fd);
+    if (reuse_new.calls)
+        fail_msg("new watcher on reused fd %d got the old watcher's event (events=%u)",
+                 reuse_old_fd, reuse_new.events);
+    hs_io_stop(L, &reuse_new.io);
+    if (!wa.stopped) {
+        hs_io_stop(L, &wa.io);
+        close(a[0]);
+    }
+    if (!wb.stopped) {
+        hs_io_stop(L, &wb.io);
+        close(b[0]);
+    }
+    close(a[1]);
+    close(b[1]);
+    close(reuse_pair[0]);
+    close(reuse_pair[1]);
+}
+
 static void test_now_and_wall(void **state)
 {
     (void)state;
@@ -725,6 +800,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_io_peer_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_start_bad_fd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_stopped_in_same_iteration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_io_fd_reused_in_same_iteration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_now_and_wall, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

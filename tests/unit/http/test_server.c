@@ -1135,6 +1135,94 @@ static void test_max_requests_per_conn(void **state)
     free(r);
 }
 
+/* A client that half-closes after sending its requests still gets every
+ * answer, then the server closes. */
+static void test_half_close_answers_sent_requests(void **state)
+{
+    (void)state;
+    client_t *c = cl_new();
+    resp_t *r = calloc(1, sizeof(*r));
+    SEND(c, "GET /delay?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n"
+            "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "delayed 100\n");
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "hello\n");
+    assert_true(cl_expect_close(c, 3000));
+    cl_free(c);
+    /* a head cut short by the FIN: no request reaches the handler */
+    int before = atomic_load(&requests_seen);
+    c = cl_new();
+    SEND(c, "GET /hello HTTP/1.1\r\nHo");
+    assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
+    assert_true(cl_expect_close(c, 3000));
+    assert_int_equal(atomic_load(&requests_seen), before);
+    cl_free(c);
+    for (int i = 0; i < 200 && server_conns() != 0; i++)
+        sleep_ms(5);
+    assert_int_equal(server_conns(), 0);
+    resp_free(r);
+    free(r);
+}
+
+/* A large chunked body, in pieces, read with hs_http_req_read_body. */
+static void test_post_large_chunked_body(void **state)
+{
+    (void)state;
+    client_t *c = cl_new();
+    resp_t *r = calloc(1, sizeof(*r));
+    SEND(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+    char chunk[10000];
+    memset(chunk, 'q', sizeof(chunk));
+    size_t total = 0;
+    for (int i = 0; i < 30; i++) {
+        char sz[16];
+        int n = snprintf(sz, sizeof(sz), "%zx\r\n", sizeof(chunk));
+        cl_send(c, sz, (size_t)n);
+        cl_send(c, chunk, sizeof(chunk));
+        SEND(c, "\r\n");
+        total += sizeof(chunk);
+        if (i % 5 == 0)
+            sleep_ms(2);
+    }
+    SEND(c, "0\r\n\r\n");
+    if (!cl_response(c, r, false))
+        fail_msg("no answer to a %zu-byte chunked body", total);
+    char want[96];
+    snprintf(want, sizeof(want), "len=%zu sum=%zu\n", total, total * (size_t)'q');
+    BODY_IS(r, want);
+    SEND(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "hello\n");
+    resp_free(r);
+    free(r);
+    cl_free(c);
+}
+
+/* A body that stops arriving: the body callback gets HS_ETIMEDOUT and the
+ * connection is closed. */
+static void test_body_timeout(void **state)
+{
+    (void)state;
+    stop_server();
+    hs_http_server_opts_t o = default_opts();
+    o.body_timeout_ms = 200;
+    start_server(&o);
+    client_t *c = cl_new();
+    SEND(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345");
+    uint64_t t0 = mono_ms();
+    assert_true(cl_expect_close(c, 3000));
+    uint64_t took = mono_ms() - t0;
+    assert_true(took >= 150);
+    assert_true(took < 2500);
+    assert_int_equal(atomic_load(&body_errors), 1);
+    cl_free(c);
+    for (int i = 0; i < 200 && server_conns() != 0; i++)
+        sleep_ms(5);
+    assert_int_equal(server_conns(), 0);
+}
+
 /* server.h: on_abort "must still end the response". Ending it right inside
  * on_abort must be safe. Runs last: on failure it corrupts the heap. */
 static void test_abort_ends_response_synchronously(void **state)
@@ -1201,6 +1289,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_gone_during_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_request_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_requests_per_conn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_half_close_answers_sent_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_post_large_chunked_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_body_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_ends_response_synchronously, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
