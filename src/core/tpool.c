@@ -16,6 +16,7 @@ struct hs_tpool {
     pthread_cond_t cv;
     hs_tpool_job_t *head, *tail;
     unsigned queued, max_queue;
+    unsigned running;
     unsigned nthreads;
     bool stop;
     pthread_t *threads;
@@ -43,12 +44,16 @@ static void *worker(void *arg)
         if (!p->head)
             p->tail = NULL;
         p->queued--;
+        p->running++;
         pthread_mutex_unlock(&p->mu);
         job->work(job);
         /* If the post cannot be queued (out of memory) there is no safe way
          * to hand the job back; retry until it can. */
         while (hs_loop_post(job->loop, run_done, job) != 0)
             sched_yield();
+        pthread_mutex_lock(&p->mu);
+        p->running--;
+        pthread_mutex_unlock(&p->mu);
     }
 }
 
@@ -113,9 +118,22 @@ void hs_tpool_free(hs_tpool_t *p)
     free(p);
 }
 
-static pthread_once_t io_once = PTHREAD_ONCE_INIT;
 static hs_tpool_t *io_pool;
 
+unsigned hs_tpool_pending(hs_tpool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    unsigned n = p->queued + p->running;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+bool hs_tpool_io_started(void)
+{
+    return io_pool != NULL;
+}
+
+static pthread_once_t io_once = PTHREAD_ONCE_INIT;
 static void io_init(void)
 {
     io_pool = hs_tpool_new(4, 4096);

@@ -7,6 +7,8 @@
 #ifndef HS_CORE_TPOOL_H
 #define HS_CORE_TPOOL_H
 
+#include <stdbool.h>
+
 #include "core/loop-t.h"
 
 typedef struct hs_tpool hs_tpool_t;
@@ -29,6 +31,13 @@ int hs_tpool_submit(hs_tpool_t *pool, hs_loop_t *loop, hs_tpool_job_t *job);
 
 /* Waits for running jobs, drops queued ones, joins the threads. */
 void hs_tpool_free(hs_tpool_t *pool);
+
+/* Jobs queued or running (not counting completions not yet run by their
+ * loops). */
+unsigned hs_tpool_pending(hs_tpool_t *pool);
+
+/* True once hs_tpool_io() has created the pool. */
+bool hs_tpool_io_started(void);
 
 /* The process-wide pool for I/O work, created on first use with 4 threads
  * and a queue of 4096. */

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/metrics.h"
+#include "core/tpool.h"
 
 #define MAX_ROLES 8
 
@@ -183,7 +184,13 @@ int hs_workers_run(const hs_role_t *const *roles, void *const *args,
         }
         pthread_join(ts[i].tid, NULL);
     }
-    cleanup(ts, n);
+    /* A disk job still running would post its completion to a freed loop:
+     * give the I/O pool a moment, and if it is still busy leave the loops
+     * to the process exit that follows. */
+    for (int i = 0; i < 100 && hs_tpool_io_started() && hs_tpool_pending(hs_tpool_io()); i++)
+        usleep(10000);
+    if (!hs_tpool_io_started() || hs_tpool_pending(hs_tpool_io()) == 0)
+        cleanup(ts, n);
     hs_log_info("drain_done", "");
     return 0;
 }

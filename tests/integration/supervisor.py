@@ -200,10 +200,19 @@ def sighup_reload_applies():
     s.signal(signal.SIGHUP)
     dt = wait_status(s.port, "/noindex/", 200, 5)
     assert dt is not None, "directory_index=true not in effect 5 s after SIGHUP\n" + s.log_tail()
+    # old and new generation may both accept for a moment; once the old
+    # one drains (stops accepting) every new connection gets the new config
+    deadline = time.monotonic() + 5
+    while True:
+        gen1 = hslib.admin_status(s.admin_port)["generation"]
+        if (gen1 > gen0 and s.wait_log(r"event=drain_start", 0, mark)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert gen1 > gen0, "generation %s -> %s after reload" % (gen0, gen1)
+    bad = [st for st in (hslib.try_get(s.port, "/noindex/") for _ in range(20)) if st != 200]
+    assert not bad, "after the reload completed, new connections still got %s" % bad
     r = hslib.http_get(s.port, "/noindex/")
     assert b"x.txt" in r.body, "listing after reload: %r" % r.body[:200]
-    gen1 = hslib.admin_status(s.admin_port)["generation"]
-    assert gen1 > gen0, "generation %s -> %s after reload" % (gen0, gen1)
     assert s.proc.poll() is None and hslib.admin_status(s.admin_port)["supervisor_pid"] == s.pid
     assert "reload_failed" not in s.log()[mark:], s.log_tail()
     # the download that was in flight finishes on the old generation

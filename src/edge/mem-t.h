@@ -1,0 +1,42 @@
+/* Memory-tier types (see mem.h). */
+#ifndef HS_EDGE_MEM_T_H
+#define HS_EDGE_MEM_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/str-t.h"
+#include "edge/policy-t.h"
+
+typedef struct hs_edge_mem hs_edge_mem_t;
+
+/*
+ * One stored response (one variant of a URL). The creator fills the
+ * response part and inserts it; afterwards the response part is changed
+ * only on the loop thread (a 304 merge replaces hdr and meta; the body
+ * never changes, so references to it stay valid while the object lives).
+ */
+typedef struct hs_edge_obj {
+    /* response */
+    int status;
+    char *hdr; /* header block: "Name: value\r\n" lines (malloc'd; no Date,
+                * Age, Content-Length, hop-by-hop fields) */
+    size_t hdr_len;
+    char *body; /* malloc'd, size bytes */
+    uint64_t size;
+    hs_edge_meta_t meta;
+    hs_str_t etag, last_modified, content_type; /* values inside hdr (hs_edge_obj_index) */
+
+    /* owned by the memory tier */
+    unsigned refs;
+    bool cached;  /* reachable from the tier */
+    bool visited; /* SIEVE: hit since the hand last passed */
+    struct hs_edge_obj *qprev, *qnext; /* SIEVE queue: qprev is newer */
+    struct hs_edge_obj *vnext;         /* next variant of the same URL */
+    void *prim;
+    char *sec; /* secondary (Vary) key */
+    size_t sec_len;
+    uint64_t charge; /* bytes counted against the budget */
+} hs_edge_obj_t;
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * The edge's memory tier: stored responses of one worker thread, bounded in
+ * bytes, evicted with SIEVE (docs/design/edge-cache.md says why).
+ * Objects are keyed by a primary key (host + path + query of a GET) and, for
+ * responses with Vary, a secondary key computed from the request
+ * (policy.h). Objects are refcounted: one reference is the tier's, and a
+ * response being sent holds its own, so eviction never frees bytes still in
+ * an output queue. Not thread-safe: one tier per worker thread.
+ */
+#ifndef HS_EDGE_MEM_H
+#define HS_EDGE_MEM_H
+
+#include <stddef.h>
+
+#include "edge/mem-t.h"
+#include "http/msg-t.h"
+
+/* Most variants kept per URL; a new one past it evicts the oldest. */
+#define HS_EDGE_MAX_VARIANTS 16
+/* Longest normalized Vary list and secondary key accepted. */
+#define HS_EDGE_VARY_MAX 256
+#define HS_EDGE_SECONDARY_MAX 2048
+
+/* A tier holding at most max_bytes (objects, headers, keys). NULL on OOM. */
+hs_edge_mem_t *hs_edge_mem_new(uint64_t max_bytes);
+/* Drops every object (objects still referenced live until released). */
+void hs_edge_mem_free(hs_edge_mem_t *m);
+
+/* A new, empty object with one reference (the caller's). NULL on OOM. */
+hs_edge_obj_t *hs_edge_obj_new(void);
+void hs_edge_obj_ref(hs_edge_obj_t *o);
+void hs_edge_obj_unref(hs_edge_obj_t *o);
+/* hs_oq_release_cb-shaped unref, for hs_http_resp_body_ref. */
+void hs_edge_obj_release(void *o);
+
+/* Finds ETag, Last-Modified and Content-Type in o->hdr (after setting or
+ * replacing it). */
+void hs_edge_obj_index(hs_edge_obj_t *o);
+
+/*
+ * Finds the variant of `key` that matches `req` (its secondary key under
+ * the URL's Vary list) and marks it used. Returns it with a new reference
+ * (release with hs_edge_obj_unref), or NULL.
+ */
+hs_edge_obj_t *hs_edge_mem_lookup(hs_edge_mem_t *m, hs_str_t key, const hs_http_msg_t *req);
+
+/*
+ * Stores o (the tier takes its own reference) under key, with the URL's
+ * normalized Vary list `vary` and o's secondary key `sec` (computed by the
+ * caller from the request the response answers). Replaces a variant with
+ * the same secondary key; a different Vary list drops the URL's older
+ * variants. Evicts until the budget holds. Returns 0, HS_E2BIG (larger
+ * than the whole budget, or keys too long) or HS_ENOMEM.
+ */
+int hs_edge_mem_insert(hs_edge_mem_t *m, hs_str_t key, hs_str_t vary, hs_str_t sec,
+                       hs_edge_obj_t *o);
+
+/* Re-charges o after its header block changed (304 merge). */
+void hs_edge_mem_recharge(hs_edge_mem_t *m, hs_edge_obj_t *o);
+
+/* Removes one object from the tier (if cached). */
+void hs_edge_mem_remove(hs_edge_mem_t *m, hs_edge_obj_t *o);
+
+/* Removes every variant of key. Returns how many were removed. */
+unsigned hs_edge_mem_invalidate(hs_edge_mem_t *m, hs_str_t key);
+
+/* Bytes charged, objects held, evictions so far (for metrics and tests). */
+uint64_t hs_edge_mem_bytes(const hs_edge_mem_t *m);
+uint64_t hs_edge_mem_count(const hs_edge_mem_t *m);
+uint64_t hs_edge_mem_evictions(const hs_edge_mem_t *m);
+
+#endif
