@@ -130,7 +130,9 @@ http {
     default_type application/octet-stream;
     access_log off;
     sendfile on;
-    tcp_nopush on;
+    # tcp_nopush (TCP_CORK) stalls pipelined small responses (~23k vs ~86k
+    # req/s at depth 16 on a 1 KiB file) and buys nothing for 1 KiB bodies
+    tcp_nopush off;
     tcp_nodelay on;
     server_tokens off;
     open_file_cache max=1000 inactive=60s;

@@ -41,10 +41,10 @@ static void progress(void *arg, const char *phase, uint64_t done, uint64_t total
 {
     (void)arg;
     bool tty = isatty(2);
-    if (!tty && done != total)
-        return;
+    if (!tty && done != total) return;
     fprintf(stderr, "%s%s: %" PRIu64 "/%" PRIu64 " (%.0f%%)%s", tty ? "\r" : "", phase, done, total,
-            total ? 100.0 * (double)done / (double)total : 100.0, done == total || !tty ? "\n" : "");
+            total ? 100.0 * (double)done / (double)total : 100.0,
+            done == total || !tty ? "\n" : "");
 }
 
 static int open_store(hs_cli_t *cli, hs_objects_t **s)
@@ -68,16 +68,14 @@ static int open_store(hs_cli_t *cli, hs_objects_t **s)
         o.drive_dirs = (const char *const *)dirs;
         o.ndrives = 0;
     }
-    if (getenv("HS_OBJECTS_NO_FSYNC"))
-        o.no_fsync = true; /* benchmarks of CPU cost only */
+    if (getenv("HS_OBJECTS_NO_FSYNC")) o.no_fsync = true; /* benchmarks of CPU cost only */
     hs_tier_policy_t pol = {
         .half_life_ns = cli->cfg.objects_tier_half_life * 1000000ull,
         .hot_window_ns = cli->cfg.objects_tier_hot_window * 1000000ull,
         .warm_window_ns = cli->cfg.objects_tier_warm_window * 1000000ull,
         .min_age_ns = cli->cfg.objects_tier_min_age * 1000000ull,
     };
-    if (pol.half_life_ns == 0)
-        pol.half_life_ns = 1;
+    if (pol.half_life_ns == 0) pol.half_life_ns = 1;
     hs_tier_policy_set(&pol);
     int rc = hs_objects_open(dir, &o, s);
     free(copy);
@@ -103,14 +101,10 @@ static const char *tier_name(int t)
 
 static int parse_tier(const char *s)
 {
-    if (!s)
-        return HS_TIER_AUTO;
-    if (strcmp(s, "hot") == 0)
-        return HS_TIER_HOT;
-    if (strcmp(s, "warm") == 0)
-        return HS_TIER_WARM;
-    if (strcmp(s, "cold") == 0)
-        return HS_TIER_COLD;
+    if (!s) return HS_TIER_AUTO;
+    if (strcmp(s, "hot") == 0) return HS_TIER_HOT;
+    if (strcmp(s, "warm") == 0) return HS_TIER_WARM;
+    if (strcmp(s, "cold") == 0) return HS_TIER_COLD;
     return -1;
 }
 
@@ -122,13 +116,11 @@ static void hex(char *out, const uint8_t *b, size_t n)
 
 static int do_put(hs_cli_t *cli, hs_objects_t *s)
 {
-    if (cli->argc < 2 || cli->argc > 3)
-        return hs_cli_fail(cli, "usage: objects put NAME [FILE|-]");
+    if (cli->argc < 2 || cli->argc > 3) return hs_cli_fail(cli, "usage: objects put NAME [FILE|-]");
     const char *name = cli->argv[1];
     const char *file = cli->argc == 3 ? cli->argv[2] : "-";
     int tier = parse_tier(hs_cli_opt(cli, "tier"));
-    if (tier < 0)
-        return hs_cli_fail(cli, "--tier: expected hot, warm or cold");
+    if (tier < 0) return hs_cli_fail(cli, "--tier: expected hot, warm or cold");
     int fd = strcmp(file, "-") == 0 ? 0 : open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         fprintf(stderr, "hyperscale objects: put: cannot open %s: %s\n", file, strerror(errno));
@@ -138,8 +130,7 @@ static int do_put(hs_cli_t *cli, hs_objects_t *s)
     hs_obj_writer_t *w;
     int rc = hs_obj_put_begin(s, name, &po, &w);
     if (rc < 0) {
-        if (fd)
-            close(fd);
+        if (fd) close(fd);
         return fail(cli, "put", rc);
     }
     size_t cap = 1 << 20;
@@ -147,32 +138,26 @@ static int do_put(hs_cli_t *cli, hs_objects_t *s)
     double t0 = now_s();
     for (;;) {
         ssize_t n = buf ? read(fd, buf, cap) : -1;
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             fprintf(stderr, "hyperscale objects: put: reading %s: %s\n", file, strerror(errno));
             hs_obj_put_abort(w);
             free(buf);
-            if (fd)
-                close(fd);
+            if (fd) close(fd);
             return 1;
         }
-        if (n == 0)
-            break;
+        if (n == 0) break;
         if ((rc = hs_obj_put_write(w, buf, (size_t)n)) < 0) {
             hs_obj_put_abort(w);
             free(buf);
-            if (fd)
-                close(fd);
+            if (fd) close(fd);
             return fail(cli, "put", rc);
         }
     }
     free(buf);
-    if (fd)
-        close(fd);
+    if (fd) close(fd);
     hs_obj_info_t info;
-    if ((rc = hs_obj_put_commit(w, &info)) < 0)
-        return fail(cli, "put commit", rc);
+    if ((rc = hs_obj_put_commit(w, &info)) < 0) return fail(cli, "put commit", rc);
     double dt = now_s() - t0;
     char et[65];
     hex(et, info.etag, 32);
@@ -188,10 +173,8 @@ static int write_full(int fd, const char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
         p += w;
         n -= (size_t)w;
     }
@@ -225,7 +208,8 @@ static int do_get(hs_cli_t *cli, hs_objects_t *s)
         snprintf(what, sizeof(what), "get %s", name);
         return fail(cli, what, rc);
     }
-    int fd = strcmp(file, "-") == 0 ? 1 : open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd =
+        strcmp(file, "-") == 0 ? 1 : open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         fprintf(stderr, "hyperscale objects: get: cannot create %s: %s\n", file, strerror(errno));
         hs_obj_get_close(r);
@@ -247,19 +231,16 @@ static int do_get(hs_cli_t *cli, hs_objects_t *s)
         }
     }
     hs_obj_get_close(r);
-    if (fd != 1)
-        close(fd);
+    if (fd != 1) close(fd);
     return ret;
 }
 
 static int do_stat(hs_cli_t *cli, hs_objects_t *s)
 {
-    if (cli->argc != 2)
-        return hs_cli_fail(cli, "usage: objects stat NAME");
+    if (cli->argc != 2) return hs_cli_fail(cli, "usage: objects stat NAME");
     hs_obj_info_t info;
     int rc = hs_obj_stat(s, cli->argv[1], &info);
-    if (rc < 0)
-        return fail(cli, cli->argv[1], rc);
+    if (rc < 0) return fail(cli, cli->argv[1], rc);
     char et[65];
     hex(et, info.etag, 32);
     double score = 0;
@@ -288,10 +269,10 @@ static void print_report(const char *what, const hs_obj_report_t *r)
            " orphans_removed=%" PRIu64 " chunks_freed=%" PRIu64 " stripes_freed=%" PRIu64
            " stripes_compacted=%" PRIu64 " bytes_freed=%" PRIu64 " moved=%" PRIu64
            " errors=%" PRIu64 "\n",
-           what, r->objects, r->chunks, r->stripes, r->bytes_logical, r->bytes_stored, r->bytes_read,
-           r->frags_missing, r->frags_corrupt, r->frags_rebuilt, r->stripes_lost, r->chunks_missing,
-           r->refs_fixed, r->orphans, r->orphans_removed, r->chunks_freed, r->stripes_freed,
-           r->stripes_compacted, r->bytes_freed, r->moved, r->errors);
+           what, r->objects, r->chunks, r->stripes, r->bytes_logical, r->bytes_stored,
+           r->bytes_read, r->frags_missing, r->frags_corrupt, r->frags_rebuilt, r->stripes_lost,
+           r->chunks_missing, r->refs_fixed, r->orphans, r->orphans_removed, r->chunks_freed,
+           r->stripes_freed, r->stripes_compacted, r->bytes_freed, r->moved, r->errors);
 }
 
 static int maint_result(const char *what, int rc, const hs_obj_report_t *r)
@@ -338,20 +319,18 @@ static void fill_random(uint8_t *p, size_t n)
 
 static int do_bench(hs_cli_t *cli)
 {
-    if (cli->argc != 2)
-        return hs_cli_fail(cli, "usage: objects bench chunk|ec [--size MIB]");
+    if (cli->argc != 2) return hs_cli_fail(cli, "usage: objects bench chunk|ec [--size MIB]");
     const char *sz = hs_cli_opt(cli, "size");
     size_t mib = sz ? (size_t)strtoul(sz, NULL, 10) : 256;
-    if (mib == 0 || mib > 4096)
-        return hs_cli_fail(cli, "--size: expected 1..4096 (MiB)");
+    if (mib == 0 || mib > 4096) return hs_cli_fail(cli, "--size: expected 1..4096 (MiB)");
     size_t n = mib << 20;
     uint8_t *buf = malloc(n);
-    if (!buf)
-        return fail(cli, "bench", HS_ENOMEM);
+    if (!buf) return fail(cli, "bench", HS_ENOMEM);
     fill_random(buf, n);
     if (strcmp(cli->argv[1], "chunk") == 0) {
         hs_cdc_t c;
-        uint32_t mn = (uint32_t)cli->cfg.objects_chunk_min, av = (uint32_t)cli->cfg.objects_chunk_avg,
+        uint32_t mn = (uint32_t)cli->cfg.objects_chunk_min,
+                 av = (uint32_t)cli->cfg.objects_chunk_avg,
                  mx = (uint32_t)cli->cfg.objects_chunk_max;
         if (hs_cdc_init(&c, mn, av, mx) < 0) {
             free(buf);
@@ -369,8 +348,7 @@ static int do_bench(hs_cli_t *cli)
                 chunks++;
             }
             double dt = now_s() - t0;
-            if (dt < best)
-                best = dt;
+            if (dt < best) best = dt;
         }
         printf("chunk: bytes=%zu min=%u avg=%u max=%u chunks=%zu mean=%.0f GBps=%.2f\n", n, mn, av,
                mx, chunks, (double)n / (double)chunks, (double)n / best / 1e9);
@@ -383,8 +361,7 @@ static int do_bench(hs_cli_t *cli)
         }
         size_t f = 1 << 20; /* the store's fragment size */
         size_t stripes = n / ((size_t)d * f);
-        if (stripes == 0)
-            stripes = 1;
+        if (stripes == 0) stripes = 1;
         uint8_t *par = malloc((size_t)p * f);
         uint8_t matrix[HS_EC_MAX * HS_EC_MAX], *tbls = malloc((size_t)32 * d * p);
         hs_ec_t ec;
@@ -433,12 +410,9 @@ static int do_bench(hs_cli_t *cli)
             }
             double t3 = now_s();
             (void)sink;
-            if (t1 - t0 < raw)
-                raw = t1 - t0;
-            if (t2 - t1 < ours)
-                ours = t2 - t1;
-            if (t3 - t2 < ours_crc)
-                ours_crc = t3 - t2;
+            if (t1 - t0 < raw) raw = t1 - t0;
+            if (t2 - t1 < ours) ours = t2 - t1;
+            if (t3 - t2 < ours_crc) ours_crc = t3 - t2;
         }
         double bytes = (double)stripes * d * f;
         printf("ec %d+%d: isal_raw_GBps=%.2f hyperscale_GBps=%.2f ratio=%.3f "
@@ -461,12 +435,10 @@ static int run(hs_cli_t *cli)
     if (cli->argc < 1)
         return hs_cli_fail(cli, "missing subcommand; see `hyperscale objects --help`");
     const char *sub = cli->argv[0];
-    if (strcmp(sub, "bench") == 0)
-        return do_bench(cli);
+    if (strcmp(sub, "bench") == 0) return do_bench(cli);
     hs_objects_t *s;
     int ret = open_store(cli, &s);
-    if (ret)
-        return ret;
+    if (ret) return ret;
     hs_obj_maint_opts_t mo = {.progress = progress};
     hs_obj_report_t rep;
     if (strcmp(sub, "put") == 0) {
@@ -479,12 +451,10 @@ static int run(hs_cli_t *cli)
         int rc = hs_obj_list(s, cli->argc > 1 ? cli->argv[1] : "", ls_one, NULL);
         ret = rc < 0 ? fail(cli, "ls", rc) : 0;
     } else if (strcmp(sub, "rm") == 0) {
-        if (cli->argc < 2)
-            ret = hs_cli_fail(cli, "usage: objects rm NAME...");
+        if (cli->argc < 2) ret = hs_cli_fail(cli, "usage: objects rm NAME...");
         for (int i = 1; i < cli->argc; i++) {
             int rc = hs_obj_delete(s, cli->argv[i]);
-            if (rc < 0)
-                ret = fail(cli, cli->argv[i], rc);
+            if (rc < 0) ret = fail(cli, cli->argv[i], rc);
         }
     } else if (strcmp(sub, "fsck") == 0) {
         mo.repair = hs_cli_opt(cli, "repair") != NULL;
@@ -530,7 +500,8 @@ static int run(hs_cli_t *cli)
 static const hs_cli_opt_t opts[] = {
     {"data", "DIR", "data", "data directory; the store is DIR/objects"},
     {"drives", "N", "objects.drives", "drive directories of a new store"},
-    {"drive-dirs", "LIST", "objects.drive_dirs", "comma-separated drive directories of a new store"},
+    {"drive-dirs", "LIST", "objects.drive_dirs",
+     "comma-separated drive directories of a new store"},
     {"tier", "TIER", NULL, "put: hot, warm or cold (the storage-class hint)"},
     {"range", "A-B", NULL, "get: bytes A..B inclusive (or A- to the end)"},
     {"repair", NULL, NULL, "fsck: fix what is found"},

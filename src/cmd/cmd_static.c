@@ -42,6 +42,15 @@ static int worker(const hs_config_t *cfg, int ready_fd)
     return hs_workers_run(roles, args, &wo) == 0 ? 0 : 1;
 }
 
+static unsigned listens(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned max)
+{
+    unsigned n = 0;
+    out[n++] = (hs_listen_spec_t){cfg->listen, hs_workers_threads((unsigned)cfg->workers)};
+    if (admin_addr && n < max)
+        out[n++] = (hs_listen_spec_t){admin_addr, 1};
+    return n;
+}
+
 static int run(hs_cli_t *cli)
 {
     if (cli->argc > 0)
@@ -54,7 +63,7 @@ static int run(hs_cli_t *cli)
     if (cli->cfg.workers < 0 || cli->cfg.workers > 1024)
         return hs_cli_fail(cli, "--workers %lld: expected 0..1024", (long long)cli->cfg.workers);
     admin_addr = hs_cli_opt(cli, "admin");
-    return hs_serve(cli, worker);
+    return hs_serve(cli, worker, listens);
 }
 
 static const hs_cli_opt_t opts[] = {

@@ -19,12 +19,19 @@ static int worker(const hs_config_t *cfg, int ready_fd)
     return hs_workers_run(roles, args, &wo) == 0 ? 0 : 1;
 }
 
+static unsigned listens(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned max)
+{
+    (void)max;
+    out[0] = (hs_listen_spec_t){cfg->admin_listen, 1};
+    return 1;
+}
+
 static int run(hs_cli_t *cli)
 {
     if (cli->argc > 0)
         return hs_cli_fail(cli, "unexpected argument '%s'", cli->argv[0]);
     hs_log_info("up", "admin=%s data=%s", cli->cfg.admin_listen, cli->cfg.data);
-    return hs_serve(cli, worker);
+    return hs_serve(cli, worker, listens);
 }
 
 static const hs_cli_opt_t opts[] = {

@@ -1,6 +1,7 @@
 /* Supervisor wiring and the per-thread HTTP role (see serve.h). */
 #include "cmd/serve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/err.h"
@@ -29,6 +30,7 @@ static int http_start(void *arg, hs_loop_t *loop, unsigned index, void **state)
     }
     hs_http_server_opts_t so = a->server;
     so.handler = st->h;
+    so.listen_fd = hs_listeners_fd(so.listen, index);
     int rc = hs_http_server_start(loop, &so, &st->srv);
     if (rc != 0) {
         hs_log_error("listen_failed", "what=%s addr=%s err=\"%s\"", a->what, so.listen,
@@ -91,7 +93,15 @@ hs_http_server_opts_t hs_serve_http_opts(const hs_config_t *cfg, const char *lis
 typedef struct serve_ctx {
     hs_cli_t *cli;
     int (*worker)(const hs_config_t *cfg, int ready_fd);
+    unsigned (*listens)(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned max);
 } serve_ctx_t;
+
+static int prepare_listeners(serve_ctx_t *c, const hs_config_t *cfg, char *err, size_t errlen)
+{
+    hs_listen_spec_t specs[8];
+    unsigned n = c->listens ? c->listens(cfg, specs, 8) : 0;
+    return hs_listeners_prepare(specs, n, err, errlen);
+}
 
 static void apply_log_level(const hs_config_t *cfg)
 {
@@ -114,16 +124,28 @@ static int reload(void *arg, char *err, size_t errlen)
     hs_config_t fresh;
     if (hs_cli_load_config(c->cli, &fresh, err, errlen) != 0)
         return HS_ECONFIG;
+    int rc = prepare_listeners(c, &fresh, err, errlen);
+    if (rc != 0) {
+        hs_config_free(&fresh);
+        return rc;
+    }
     hs_config_free(&c->cli->cfg);
     c->cli->cfg = fresh;
     apply_log_level(&c->cli->cfg);
     return 0;
 }
 
-int hs_serve(hs_cli_t *cli, int (*worker)(const hs_config_t *cfg, int ready_fd))
+int hs_serve(hs_cli_t *cli, int (*worker)(const hs_config_t *cfg, int ready_fd),
+             unsigned (*listens)(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned max))
 {
     apply_log_level(&cli->cfg);
-    serve_ctx_t c = {cli, worker};
+    serve_ctx_t c = {cli, worker, listens};
+    char err[512];
+    if (prepare_listeners(&c, &cli->cfg, err, sizeof(err)) != 0) {
+        hs_log_error("listen_failed", "error=\"%s\"", err);
+        fprintf(stderr, "hyperscale %s: %s\n", cli->cmd->name, err);
+        return 1;
+    }
     hs_supervisor_ops_t ops = {worker_main, reload};
     return hs_supervise(&ops, &c);
 }

@@ -7,6 +7,7 @@
 #define HS_CMD_SERVE_H
 
 #include "cmd/cli.h"
+#include "core/listeners.h"
 #include "core/workers.h"
 #include "http/server.h"
 
@@ -27,9 +28,13 @@ hs_http_server_opts_t hs_serve_http_opts(const hs_config_t *cfg, const char *lis
 
 /*
  * Runs `worker(cfg, ready_fd)` under the supervisor: restarted when it
- * dies, re-run with a freshly loaded configuration on SIGHUP. The worker
- * builds its roles and calls hs_workers_run. Returns the exit status.
+ * dies, re-run with a freshly loaded configuration on SIGHUP. `listens`
+ * names the listening sockets a configuration needs; the supervisor opens
+ * them once and every worker generation inherits them (see listeners.h).
+ * The worker builds its roles and calls hs_workers_run. Returns the exit
+ * status (1 when a socket cannot be opened, with the reason on stderr).
  */
-int hs_serve(hs_cli_t *cli, int (*worker)(const hs_config_t *cfg, int ready_fd));
+int hs_serve(hs_cli_t *cli, int (*worker)(const hs_config_t *cfg, int ready_fd),
+             unsigned (*listens)(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned max));
 
 #endif

@@ -19,6 +19,7 @@ struct hs_io {
     int fd;
     unsigned events; /* currently registered */
     hs_io_cb cb;
+    uint64_t since;  /* loop iteration it started in (events older than it are not its) */
 };
 
 struct hs_timer {

@@ -34,6 +34,7 @@ struct hs_loop {
     uint64_t now;
     int64_t wall;
     unsigned nio;
+    uint64_t iter; /* epoll_wait calls so far */
     hs_io_t **watchers; /* by fd: a watcher stopped mid-iteration is skipped */
     unsigned nwatchers;
     hs_timer_t **heap; /* 1-based */
@@ -210,6 +211,7 @@ int hs_io_start(hs_loop_t *loop, hs_io_t *io, int fd, unsigned events, hs_io_cb 
     }
     struct epoll_event ev = {.events = to_epoll(events), .data.fd = fd};
     io->fd = fd;
+    io->since = loop->iter;
     io->cb = cb;
     io->events = events;
     if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
@@ -339,12 +341,15 @@ int hs_loop_run(hs_loop_t *loop)
         int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, next_timeout(loop));
         if (n < 0 && errno != EINTR)
             return HS_ERR(errno);
+        loop->iter++;
         update_time(loop);
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             hs_io_t *io = (unsigned)fd < loop->nwatchers ? loop->watchers[fd] : NULL;
-            if (!io)
-                continue; /* stopped by an earlier callback of this batch */
+            /* Stopped by an earlier callback of this batch, or a new watcher
+             * that reused the fd number of one that was: not its event. */
+            if (!io || io->since == loop->iter)
+                continue;
             uint32_t e = evs[i].events;
             unsigned ev = ((e & (EPOLLIN | EPOLLRDHUP)) ? HS_IO_READ : 0) |
                           ((e & EPOLLOUT) ? HS_IO_WRITE : 0) |

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/listeners.h"
 #include "core/log.h"
 
 pid_t hs_supervisor_pid;
@@ -129,6 +130,10 @@ int hs_supervise(const hs_supervisor_ops_t *ops, void *arg)
         if (got_term) {
             got_term = 0;
             hs_log_info("shutdown", "worker_pid=%d", (int)cur.pid);
+            /* New connections are refused from now on: the draining worker
+             * holds the only other copies and closes them itself. */
+            char e[64];
+            hs_listeners_prepare(NULL, 0, e, sizeof(e));
             if (cur.pid > 0)
                 kill(cur.pid, SIGTERM);
             for (unsigned i = 0; i < nold; i++)
@@ -190,7 +195,10 @@ int hs_supervise(const hs_supervisor_ops_t *ops, void *arg)
                 close(cur.ready_rd);
                 cur.ready_rd = -1;
             }
-            if (never_ready && gen == 1) {
+            /* Only a worker that exits with an error before it ever served is a
+             * startup failure (bad root, bad config); a signal is a crash to
+             * recover from, even this early. */
+            if (never_ready && gen == 1 && WIFEXITED(st) && WEXITSTATUS(st) != 0) {
                 hs_log_error("worker_failed_start", "worker_pid=%d %s", (int)pid, why);
                 return WIFEXITED(st) && WEXITSTATUS(st) ? WEXITSTATUS(st) : 1;
             }

@@ -101,14 +101,18 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+unsigned hs_workers_threads(unsigned requested)
+{
+    if (requested)
+        return requested;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 0 ? (unsigned)cpus : 1;
+}
+
 int hs_workers_run(const hs_role_t *const *roles, void *const *args,
                    const hs_workers_opts_t *opts)
 {
-    unsigned n = opts->threads;
-    if (n == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cpus > 0 ? (unsigned)cpus : 1;
-    }
+    unsigned n = hs_workers_threads(opts->threads);
     hs_workers_started_at = (int64_t)time(NULL);
     sigset_t set;
     sigemptyset(&set);

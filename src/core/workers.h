@@ -38,6 +38,9 @@ typedef struct hs_workers_opts {
 int hs_workers_run(const hs_role_t *const *roles, void *const *args,
                    const hs_workers_opts_t *opts);
 
+/* Threads hs_workers_run will start for `requested` (0 = one per CPU). */
+unsigned hs_workers_threads(unsigned requested);
+
 /* Wall-clock second at which this worker process started (for /status). */
 extern int64_t hs_workers_started_at;
 

@@ -4,6 +4,7 @@
  */
 #include "http/oq.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -19,6 +20,25 @@ enum { HS_OSEG_OWN, HS_OSEG_REF, HS_OSEG_FILE };
 
 static _Thread_local hs_oseg_t *free_own;
 static _Thread_local unsigned free_own_n;
+static pthread_key_t free_key;
+static pthread_once_t free_once = PTHREAD_ONCE_INIT;
+
+/* Thread exit: give the cached segments back. */
+static void free_list_destroy(void *unused)
+{
+    (void)unused;
+    while (free_own) {
+        hs_oseg_t *s = free_own;
+        free_own = s->next;
+        free(s);
+    }
+    free_own_n = 0;
+}
+
+static void free_key_init(void)
+{
+    pthread_key_create(&free_key, free_list_destroy);
+}
 
 static hs_oseg_t *seg_new(unsigned char kind)
 {
@@ -51,6 +71,10 @@ static void seg_free(hs_oseg_t *s)
     if (s->release)
         s->release(s->ref);
     if (s->kind == HS_OSEG_OWN && free_own_n < FREE_MAX) {
+        if (free_own_n == 0) {
+            pthread_once(&free_once, free_key_init);
+            pthread_setspecific(free_key, (void *)1);
+        }
         s->next = free_own;
         free_own = s;
         free_own_n++;

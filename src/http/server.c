@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "core/arena.h"
 #include "core/container.h"
 #include "core/err.h"
+#include "core/listeners.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/metrics.h"
@@ -129,6 +131,25 @@ static uint64_t now_ns(void)
 static _Thread_local char *free_in;
 static _Thread_local size_t free_in_size;
 static _Thread_local unsigned free_in_n;
+static pthread_key_t free_key;
+static pthread_once_t free_once = PTHREAD_ONCE_INIT;
+
+/* Thread exit: give the cached input blocks back. */
+static void free_in_destroy(void *unused)
+{
+    (void)unused;
+    while (free_in) {
+        char *b = free_in;
+        memcpy(&free_in, b, sizeof(char *));
+        free(b);
+    }
+    free_in_n = 0;
+}
+
+static void free_key_init(void)
+{
+    pthread_key_create(&free_key, free_in_destroy);
+}
 
 static size_t hdr_bytes(const hs_http_server_t *srv)
 {
@@ -161,6 +182,10 @@ static void in_put(conn_t *c)
     if (!c->in)
         return;
     if (free_in_n < INBUF_FREE_MAX && (free_in_size == c->srv->in_block || free_in_n == 0)) {
+        if (free_in_n == 0) {
+            pthread_once(&free_once, free_key_init);
+            pthread_setspecific(free_key, (void *)1);
+        }
         free_in_size = c->srv->in_block;
         memcpy(c->in, &free_in, sizeof(char *));
         free_in = c->in;
@@ -1035,58 +1060,7 @@ static void on_accept(hs_loop_t *loop, hs_io_t *io, unsigned events)
 
 int hs_http_listen(const char *addr, int backlog)
 {
-    char host[256];
-    const char *colon = strrchr(addr, ':');
-    if (!colon || (size_t)(colon - addr) >= sizeof(host))
-        return HS_EINVAL;
-    size_t hl = (size_t)(colon - addr);
-    memcpy(host, addr, hl);
-    host[hl] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535 || colon[1] == '\0')
-        return HS_EINVAL;
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    socklen_t sl;
-    int family;
-    if (host[0] == '[') {
-        size_t l = strlen(host);
-        if (l < 2 || host[l - 1] != ']')
-            return HS_EINVAL;
-        host[l - 1] = '\0';
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-            return HS_EINVAL;
-        sl = sizeof(*s6);
-        family = AF_INET6;
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        if (host[0] == '\0' || strcmp(host, "*") == 0)
-            s4->sin_addr.s_addr = htonl(INADDR_ANY);
-        else if (strcmp(host, "localhost") == 0)
-            s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-            return HS_EINVAL;
-        sl = sizeof(*s4);
-        family = AF_INET;
-    }
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return HS_ERR(errno);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, backlog) != 0) {
-        int e = errno;
-        close(fd);
-        return HS_ERR(e);
-    }
-    return fd;
+    return hs_listen_tcp(addr, backlog);
 }
 
 int hs_http_server_start(hs_loop_t *loop, const hs_http_server_opts_t *opts,
@@ -1144,10 +1118,16 @@ void hs_http_server_drain(hs_http_server_t *srv, void (*on_drained)(void *), voi
         conn_t *next = c->next;
         bool idle = !c->req_active && hs_oq_empty(&c->oq) &&
                     (!c->in || c->in_len == c->in_off) && !c->body_pending;
-        if (idle)
+        if (idle && c->nreq == 0) {
+            /* Accepted, request not here yet: closing now would reset a
+             * client that did nothing wrong. Its request gets answered with
+             * Connection: close if it arrives within a second. */
+            arm(c, T_HEAD, 1000);
+        } else if (idle) {
             conn_close(c);
-        else
-            c->close_after = 1;
+        }
+        /* Busy ones finish: `draining` makes their next answer say
+         * Connection: close, and they close once nothing is buffered. */
         c = next;
     }
     server_check_drained(srv);

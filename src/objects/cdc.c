@@ -36,10 +36,8 @@ static uint64_t top_mask(unsigned bits)
 
 int hs_cdc_init(hs_cdc_t *c, uint32_t min, uint32_t avg, uint32_t max)
 {
-    if (avg < 256 || avg > (16u << 20) || (avg & (avg - 1)) != 0)
-        return HS_EINVAL;
-    if (min < 64 || min > avg || max < avg || max > (16u << 20))
-        return HS_EINVAL;
+    if (avg < 256 || avg > (16u << 20) || (avg & (avg - 1)) != 0) return HS_EINVAL;
+    if (min < 64 || min > avg || max < avg || max > (16u << 20)) return HS_EINVAL;
     unsigned bits = (unsigned)__builtin_ctz(avg);
     c->min = min;
     c->avg = avg;
@@ -69,8 +67,7 @@ static inline size_t scan1(const uint8_t *p, size_t i, size_t end, uint64_t *hp,
     uint64_t h = *hp;
     for (; i < end; i++) {
         h = (h << 1) + gear[p[i]];
-        if (!(h & m))
-            return i + 1;
+        if (!(h & m)) return i + 1;
     }
     *hp = h;
     return 0;
@@ -81,8 +78,7 @@ static inline size_t scan(const uint8_t *p, size_t i, size_t end, uint64_t *hp, 
     uint64_t h = *hp;
     while (end - i >= 256) {
         size_t w = (end - i) / 2;
-        if (w > BLOCK)
-            w = BLOCK;
+        if (w > BLOCK) w = BLOCK;
         uint64_t hb = 0;
         const uint8_t *pa = p + i, *pb = p + i + w;
         for (size_t k = 64; k > 0; k--)
@@ -91,13 +87,10 @@ static inline size_t scan(const uint8_t *p, size_t i, size_t end, uint64_t *hp, 
         for (size_t j = 0; j < w; j++) {
             h = (h << 1) + gear[pa[j]];
             hb = (hb << 1) + gear[pb[j]];
-            if (__builtin_expect(!(h & m), 0))
-                return i + j + 1;
-            if (__builtin_expect(!(hb & m), 0) && !bhit)
-                bhit = i + w + j + 1;
+            if (__builtin_expect(!(h & m), 0)) return i + j + 1;
+            if (__builtin_expect(!(hb & m), 0) && !bhit) bhit = i + w + j + 1;
         }
-        if (bhit)
-            return bhit;
+        if (bhit) return bhit;
         h = hb;
         i += 2 * w;
     }
@@ -107,20 +100,15 @@ static inline size_t scan(const uint8_t *p, size_t i, size_t end, uint64_t *hp, 
 
 size_t hs_cdc_next(const hs_cdc_t *c, const uint8_t *p, size_t n, bool eof)
 {
-    if (n == 0)
-        return 0;
-    if (n <= c->min)
-        return eof ? n : 0;
+    if (n == 0) return 0;
+    if (n <= c->min) return eof ? n : 0;
     size_t end = n < c->max ? n : c->max;
     size_t mid = c->avg < end ? c->avg : end;
     uint64_t h = 0;
     size_t cut = scan(p, c->min, mid, &h, c->mask_s);
-    if (cut)
-        return cut;
+    if (cut) return cut;
     cut = scan(p, mid, end, &h, c->mask_l);
-    if (cut)
-        return cut;
-    if (end == c->max)
-        return end;
+    if (cut) return cut;
+    if (end == c->max) return end;
     return eof ? n : 0;
 }

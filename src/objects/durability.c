@@ -18,8 +18,7 @@ double hs_dur_lambda(double afr)
 
 double hs_dur_mttdl_hours(int d, int p, double afr, double rebuild_hours)
 {
-    if (d < 1 || p < 0 || afr <= 0 || afr >= 1 || rebuild_hours <= 0)
-        return -1;
+    if (d < 1 || p < 0 || afr <= 0 || afr >= 1 || rebuild_hours <= 0) return -1;
     int n = d + p;
     double lam = hs_dur_lambda(afr), mu = 1.0 / rebuild_hours, total = 0;
     for (int k = 0; k <= p; k++) {
@@ -38,8 +37,7 @@ double hs_dur_mttdl_hours(int d, int p, double afr, double rebuild_hours)
 
 double hs_dur_mttdl_approx_hours(int d, int p, double afr, double rebuild_hours)
 {
-    if (d < 1 || p < 0 || afr <= 0 || afr >= 1 || rebuild_hours <= 0)
-        return -1;
+    if (d < 1 || p < 0 || afr <= 0 || afr >= 1 || rebuild_hours <= 0) return -1;
     int n = d + p;
     double lam = hs_dur_lambda(afr), mu = 1.0 / rebuild_hours, den = 1;
     for (int i = 0; i <= p; i++)
@@ -50,10 +48,8 @@ double hs_dur_mttdl_approx_hours(int d, int p, double afr, double rebuild_hours)
 double hs_dur_annual_loss(int d, int p, double afr, double rebuild_hours, double groups)
 {
     double t = hs_dur_mttdl_hours(d, p, afr, rebuild_hours);
-    if (t <= 0)
-        return -1;
-    if (groups < 1)
-        groups = 1;
+    if (t <= 0) return -1;
+    if (groups < 1) groups = 1;
     /* -expm1 keeps precision for tiny probabilities (11 nines = 1e-11). */
     return -expm1(-groups * HS_HOURS_PER_YEAR / t);
 }

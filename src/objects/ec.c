@@ -14,16 +14,14 @@
 
 int hs_ec_init(hs_ec_t *ec, int d, int p)
 {
-    if (d < 1 || p < 0 || d + p > HS_EC_MAX)
-        return HS_EINVAL;
+    if (d < 1 || p < 0 || d + p > HS_EC_MAX) return HS_EINVAL;
     memset(ec, 0, sizeof(*ec));
     ec->d = d;
     ec->p = p;
     gf_gen_cauchy1_matrix(ec->matrix, d + p, d);
     if (p > 0) {
         ec->enc_tbls = malloc((size_t)32 * d * p);
-        if (!ec->enc_tbls)
-            return HS_ENOMEM;
+        if (!ec->enc_tbls) return HS_ENOMEM;
         ec_init_tables(d, p, ec->matrix + d * d, ec->enc_tbls);
     }
     return 0;
@@ -37,8 +35,7 @@ void hs_ec_free(hs_ec_t *ec)
 
 void hs_ec_encode(const hs_ec_t *ec, size_t len, uint8_t *const *data, uint8_t **parity)
 {
-    if (ec->p == 0 || len == 0)
-        return;
+    if (ec->p == 0 || len == 0) return;
     ec_encode_data((int)len, ec->d, ec->p, ec->enc_tbls, (unsigned char **)data, parity);
 }
 
@@ -55,10 +52,8 @@ int hs_ec_rebuild(const hs_ec_t *ec, size_t len, uint8_t **frags, const uint8_t 
         else if (!have[i] && want[i])
             lost[nlost++] = i;
     }
-    if (nlost == 0)
-        return 0;
-    if (ns < d)
-        return HS_EIO;
+    if (nlost == 0) return 0;
+    if (ns < d) return HS_EIO;
     for (int r = 0; r < d; r++)
         memcpy(sub + r * d, ec->matrix + surv[r] * d, (size_t)d);
     if (gf_invert_matrix(sub, inv, d) != 0)
@@ -75,8 +70,7 @@ int hs_ec_rebuild(const hs_ec_t *ec, size_t len, uint8_t **frags, const uint8_t 
         }
     }
     uint8_t *tbls = malloc((size_t)32 * d * nlost);
-    if (!tbls)
-        return HS_ENOMEM;
+    if (!tbls) return HS_ENOMEM;
     uint8_t *src[HS_EC_MAX], *dst[HS_EC_MAX];
     for (int r = 0; r < d; r++)
         src[r] = frags[surv[r]];

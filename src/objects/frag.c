@@ -71,8 +71,7 @@ static int write_all(int fd, const struct iovec *iov, int n)
     while (i < n) {
         ssize_t w = writev(fd, v + i, n - i);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return HS_ERR(errno);
         }
         while (i < n && (size_t)w >= v[i].iov_len) {
@@ -90,8 +89,7 @@ static int write_all(int fd, const struct iovec *iov, int n)
 int hs__fsync_path(const char *path, bool missing_ok)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return (errno == ENOENT && missing_ok) ? 0 : HS_ERR(errno);
+    if (fd < 0) return (errno == ENOENT && missing_ok) ? 0 : HS_ERR(errno);
     int rc = fsync(fd) < 0 ? HS_ERR(errno) : 0;
     close(fd);
     return rc;
@@ -107,8 +105,7 @@ int hs__frag_write(const char *path, uint64_t stripe, int index, const hs__strip
     char tmp[4200];
     int fd, rc;
     bool direct = direct_ok(st->frag_len) && ((uintptr_t)payload & 4095) == 0;
-    if (posix_memalign((void **)&h, 4096, hl) != 0)
-        return HS_ENOMEM;
+    if (posix_memalign((void **)&h, 4096, hl) != 0) return HS_ENOMEM;
     memset(h, 0, hl);
     memcpy(h, FRAG_MAGIC, 8);
     le32(h + 8, 1);
@@ -153,21 +150,17 @@ int hs__frag_write(const char *path, uint64_t stripe, int index, const hs__strip
     free(h);
     if (rc == 0) {
         if (atomic) {
-            if (fdatasync(fd) < 0)
-                rc = HS_ERR(errno);
+            if (fdatasync(fd) < 0) rc = HS_ERR(errno);
         } else if (!direct) {
             /* Start writeback now; the commit waits for it with fdatasync. */
             sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
         }
     }
     close(fd);
-    if (rc == 0 && atomic && rename(tmp, path) < 0)
-        rc = HS_ERR(errno);
-    if (rc < 0)
-        unlink(atomic ? tmp : path);
+    if (rc == 0 && atomic && rename(tmp, path) < 0) rc = HS_ERR(errno);
+    if (rc < 0) unlink(atomic ? tmp : path);
     return rc;
 }
-
 
 void hs__frag_hdr_free(hs__frag_hdr_t *h)
 {
@@ -181,12 +174,10 @@ static int pread_all(int fd, void *buf, size_t n, off_t off)
     while (got < n) {
         ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
         if (r < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return HS_EIO;
         }
-        if (r == 0)
-            return HS_ECORRUPT; /* truncated */
+        if (r == 0) return HS_ECORRUPT; /* truncated */
         got += (size_t)r;
     }
     return 0;
@@ -198,14 +189,11 @@ int hs__frag_open(const char *path, uint64_t stripe, int index, const hs__stripe
     uint8_t fixed[FIXED];
     memset(h, 0, sizeof(*h));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT || errno == ENOTDIR ? HS_ENOENT : HS_EIO;
+    if (fd < 0) return errno == ENOENT || errno == ENOTDIR ? HS_ENOENT : HS_EIO;
     int rc = pread_all(fd, fixed, FIXED, 0);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     rc = HS_ECORRUPT;
-    if (memcmp(fixed, FRAG_MAGIC, 8) != 0 || rd32(fixed + 8) != 1)
-        goto fail;
+    if (memcmp(fixed, FRAG_MAGIC, 8) != 0 || rd32(fixed + 8) != 1) goto fail;
     uint64_t id = 0;
     for (int i = 7; i >= 0; i--)
         id = (id << 8) | fixed[16 + i];
@@ -244,8 +232,7 @@ int hs__frag_open(const char *path, uint64_t stripe, int index, const hs__stripe
                 h->crcs[b] = rd32(all + FIXED + 4 * b);
     }
     free(all);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     struct stat sb;
     if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size != (uint64_t)h->hdr_len + h->frag_len) {
         rc = HS_ECORRUPT;
@@ -260,20 +247,16 @@ fail:
 
 long hs__frag_read_blocks(int fd, const hs__frag_hdr_t *h, uint32_t b0, uint32_t b1, uint8_t *buf)
 {
-    if (b1 > h->nblocks)
-        b1 = h->nblocks;
-    if (b0 >= b1)
-        return 0;
+    if (b1 > h->nblocks) b1 = h->nblocks;
+    if (b0 >= b1) return 0;
     uint32_t bs = h->block_size;
     size_t start = (size_t)b0 * bs;
     size_t end = b1 == h->nblocks ? h->frag_len : (size_t)b1 * bs;
     int rc = pread_all(fd, buf, end - start, (off_t)h->hdr_len + (off_t)start);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     for (uint32_t b = b0; b < b1; b++) {
         size_t n = b + 1 < h->nblocks ? bs : h->frag_len - (size_t)b * bs;
-        if (crc32c(buf + (size_t)(b - b0) * bs, n) != h->crcs[b])
-            return HS_ECORRUPT;
+        if (crc32c(buf + (size_t)(b - b0) * bs, n) != h->crcs[b]) return HS_ECORRUPT;
     }
     return (long)(end - start);
 }

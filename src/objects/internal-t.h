@@ -22,13 +22,13 @@
 
 /* Index key prefixes (first byte of every key). */
 enum {
-    HS_K_CHUNK = 'c',    /* 'c' sha256[32]             -> hs__chunk_rec_t */
-    HS_K_REV = 'r',      /* 'r' be64 stripe be32 off   -> sha256[32] */
-    HS_K_STRIPE = 's',   /* 's' be64 stripe            -> hs__stripe_rec_t */
-    HS_K_OBJECT = 'o',   /* 'o' name                   -> manifest */
-    HS_K_ZERO = 'z',     /* 'z' sha256[32]             -> "" (refs hit 0) */
-    HS_K_GARBAGE = 'g',  /* 'g' be64 stripe            -> geometry (files to unlink) */
-    HS_K_META = 'm',     /* 'm' "config"               -> store config */
+    HS_K_CHUNK = 'c',   /* 'c' sha256[32]             -> hs__chunk_rec_t */
+    HS_K_REV = 'r',     /* 'r' be64 stripe be32 off   -> sha256[32] */
+    HS_K_STRIPE = 's',  /* 's' be64 stripe            -> hs__stripe_rec_t */
+    HS_K_OBJECT = 'o',  /* 'o' name                   -> manifest */
+    HS_K_ZERO = 'z',    /* 'z' sha256[32]             -> "" (refs hit 0) */
+    HS_K_GARBAGE = 'g', /* 'g' be64 stripe            -> geometry (files to unlink) */
+    HS_K_META = 'm',    /* 'm' "config"               -> store config */
 };
 
 typedef struct hs__chunk_rec {
@@ -36,15 +36,15 @@ typedef struct hs__chunk_rec {
     uint32_t off;        /* offset in the stripe's data */
     uint32_t stored_len; /* bytes in the stripe (compressed or not) */
     uint32_t raw_len;
-    uint8_t comp;        /* 0 plain, 1 zstd */
+    uint8_t comp; /* 0 plain, 1 zstd */
     uint8_t tier;
     uint64_t refs;
 } hs__chunk_rec_t;
 
 typedef struct hs__stripe_rec {
     uint8_t d, p, tier, first_drive;
-    uint32_t frag_len;   /* payload bytes per fragment */
-    uint32_t data_len;   /* stripe data bytes before padding */
+    uint32_t frag_len; /* payload bytes per fragment */
+    uint32_t data_len; /* stripe data bytes before padding */
     uint32_t live_chunks;
     uint64_t live_bytes;
     uint64_t ctime_ns;
@@ -70,8 +70,8 @@ typedef struct hs__geom {
 struct hs_objects {
     char *dir;
     char *lockpath;
-    hs_kv_t *kv;   /* index: chunks, stripes, manifests (durable) */
-    hs_kv_t *akv;  /* access model state (advisory, not fsynced) */
+    hs_kv_t *kv;  /* index: chunks, stripes, manifests (durable) */
+    hs_kv_t *akv; /* access model state (advisory, not fsynced) */
     int ndrives;
     char *drives[HS_OBJ_MAX_DRIVES];
     hs__geom_t hot, cold;

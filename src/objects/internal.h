@@ -15,8 +15,7 @@
 /* Counts into a metric that may be NULL (registration failed). */
 static inline void hs__count(hs_counter_t *c, uint64_t n)
 {
-    if (c)
-        hs_counter_add(c, n);
+    if (c) hs_counter_add(c, n);
 }
 
 /* ---- meta.c: keys and records ---- */

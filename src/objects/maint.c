@@ -38,11 +38,9 @@ static refent_t *ref_slot(refmap_t *m, const uint8_t *hash, bool add)
     if (add && (m->n + 1) * 2 > m->cap) {
         size_t nc = m->cap ? m->cap * 2 : 4096;
         refent_t *nt = calloc(nc, sizeof(*nt));
-        if (!nt)
-            return NULL;
+        if (!nt) return NULL;
         for (size_t i = 0; i < m->cap; i++) {
-            if (!m->t[i].used)
-                continue;
+            if (!m->t[i].used) continue;
             uint64_t h;
             memcpy(&h, m->t[i].hash, 8);
             size_t j = h & (nc - 1);
@@ -54,21 +52,18 @@ static refent_t *ref_slot(refmap_t *m, const uint8_t *hash, bool add)
         m->t = nt;
         m->cap = nc;
     }
-    if (!m->cap)
-        return NULL;
+    if (!m->cap) return NULL;
     uint64_t h;
     memcpy(&h, hash, 8);
     for (size_t j = h & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
         if (!m->t[j].used) {
-            if (!add)
-                return NULL;
+            if (!add) return NULL;
             m->t[j].used = 1;
             memcpy(m->t[j].hash, hash, 32);
             m->n++;
             return &m->t[j];
         }
-        if (memcmp(m->t[j].hash, hash, 32) == 0)
-            return &m->t[j];
+        if (memcmp(m->t[j].hash, hash, 32) == 0) return &m->t[j];
     }
 }
 
@@ -97,15 +92,13 @@ static int list_stripes(hs_objects_t *s, stripe_ent_t **out, size_t *n)
     stripe_ent_t *a = NULL;
     *n = 0;
     int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0) {
         hs_kv_txn_abort(txn);
         return rc;
     }
     while ((rc = hs_kv_cursor_next(c, &k, &v)) == 0) {
-        if (k.len != 9)
-            continue;
+        if (k.len != 9) continue;
         if (*n == cap) {
             size_t nc = cap ? cap * 2 : 256;
             stripe_ent_t *na = realloc(a, nc * sizeof(*na));
@@ -118,8 +111,7 @@ static int list_stripes(hs_objects_t *s, stripe_ent_t **out, size_t *n)
         }
         memset(&a[*n], 0, sizeof(a[*n]));
         a[*n].id = rd_be64((const uint8_t *)k.data + 1);
-        if (hs__stripe_dec(&a[*n].rec, v.data, v.len) == 0)
-            (*n)++;
+        if (hs__stripe_dec(&a[*n].rec, v.data, v.len) == 0) (*n)++;
     }
     hs_kv_cursor_close(c);
     hs_kv_txn_abort(txn);
@@ -224,8 +216,7 @@ static int check_stripes(hs_objects_t *s, stripe_ent_t *a, size_t n, const hs_ob
         if (o && o->rate_bps) {
             uint64_t el = mono_ns() - t0;
             uint64_t due = (uint64_t)((double)rep->bytes_read * 1e9 / (double)o->rate_bps);
-            if (due > el)
-                usleep((useconds_t)((due - el) / 1000));
+            if (due > el) usleep((useconds_t)((due - el) / 1000));
         }
         if (o && o->progress) {
             uint64_t now = mono_ns();
@@ -244,19 +235,15 @@ int hs_objects_heal(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
     stripe_ent_t *a = NULL;
     size_t n;
     hs_obj_report_t dummy;
-    if (!rep)
-        rep = &dummy;
+    if (!rep) rep = &dummy;
     memset(rep, 0, sizeof(*rep));
     int lk = hs__lock(s, false, false);
-    if (lk < 0)
-        return lk;
+    if (lk < 0) return lk;
     int rc = list_stripes(s, &a, &n);
-    if (rc == 0)
-        rc = check_stripes(s, a, n, opts, "heal", opts && opts->verify_data, true, rep);
+    if (rc == 0) rc = check_stripes(s, a, n, opts, "heal", opts && opts->verify_data, true, rep);
     free(a);
     hs__unlock(lk);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     return rep->stripes_lost || rep->errors ? HS_ECORRUPT : 0;
 }
 
@@ -265,19 +252,15 @@ int hs_objects_scrub(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_re
     stripe_ent_t *a = NULL;
     size_t n;
     hs_obj_report_t dummy;
-    if (!rep)
-        rep = &dummy;
+    if (!rep) rep = &dummy;
     memset(rep, 0, sizeof(*rep));
     int lk = hs__lock(s, false, false);
-    if (lk < 0)
-        return lk;
+    if (lk < 0) return lk;
     int rc = list_stripes(s, &a, &n);
-    if (rc == 0)
-        rc = check_stripes(s, a, n, opts, "scrub", true, true, rep);
+    if (rc == 0) rc = check_stripes(s, a, n, opts, "scrub", true, true, rep);
     free(a);
     hs__unlock(lk);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     return rep->stripes_lost || rep->errors ? HS_ECORRUPT : 0;
 }
 
@@ -290,8 +273,7 @@ static int collect_keys(hs_kv_txn_t *txn, uint8_t pfx, uint8_t **out, size_t *le
     size_t cap = 4096, n = 0;
     uint8_t *b = malloc(cap);
     *count = 0;
-    if (!b)
-        return HS_ENOMEM;
+    if (!b) return HS_ENOMEM;
     int rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c);
     if (rc < 0) {
         free(b);
@@ -336,8 +318,7 @@ static int gc_zero(hs_objects_t *s, hs_obj_report_t *rep)
     uint8_t *keys;
     size_t len, count;
     int rc = hs_kv_txn_begin(s->kv, 0, &txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if ((rc = collect_keys(txn, HS_K_ZERO, &keys, &len, &count)) < 0) {
         hs_kv_txn_abort(txn);
         return rc;
@@ -347,20 +328,17 @@ static int gc_zero(hs_objects_t *s, hs_obj_report_t *rep)
         const uint8_t *key = keys + o + 2;
         size_t vl = keys[o + 2 + kl];
         o += 2 + kl + 1 + vl;
-        if (kl != 33)
-            continue;
+        if (kl != 33) continue;
         hs__chunk_rec_t c;
         const uint8_t *hash = key + 1;
         hs_kv_del(txn, key, kl);
-        if (hs__get_chunk(txn, hash, &c) < 0 || c.refs > 0)
-            continue;
+        if (hs__get_chunk(txn, hash, &c) < 0 || c.refs > 0) continue;
         uint8_t ck[33], rk[13];
         hs_kv_del(txn, ck, hs__key_chunk(ck, hash));
         hs_kv_del(txn, rk, hs__key_rev(rk, c.stripe, c.off));
         rep->chunks_freed++;
         hs__stripe_rec_t st;
-        if (hs__get_stripe(txn, c.stripe, &st) < 0)
-            continue;
+        if (hs__get_stripe(txn, c.stripe, &st) < 0) continue;
         st.live_chunks = st.live_chunks ? st.live_chunks - 1 : 0;
         st.live_bytes = st.live_bytes >= c.stored_len ? st.live_bytes - c.stored_len : 0;
         if (st.live_chunks == 0) {
@@ -388,12 +366,10 @@ static int gc_garbage(hs_objects_t *s, hs_obj_report_t *rep)
     uint8_t *keys;
     size_t len, count;
     int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     rc = collect_keys(txn, HS_K_GARBAGE, &keys, &len, &count);
     hs_kv_txn_abort(txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if (count == 0) {
         free(keys);
         return 0;
@@ -405,8 +381,7 @@ static int gc_garbage(hs_objects_t *s, hs_obj_report_t *rep)
         const uint8_t *val = keys + o + 3 + kl;
         o += 2 + kl + 1 + vl;
         hs__stripe_rec_t st;
-        if (kl != 9 || hs__stripe_dec(&st, val, vl) < 0)
-            continue;
+        if (kl != 9 || hs__stripe_dec(&st, val, vl) < 0) continue;
         uint64_t id = rd_be64(key + 1);
         for (int i = 0; i < st.d + st.p; i++) {
             char path[4200];
@@ -440,17 +415,14 @@ static int gc_orphans(hs_objects_t *s, bool remove, hs_obj_report_t *rep)
 {
     hs_kv_txn_t *txn;
     int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     for (int i = 0; i < s->ndrives; i++) {
         DIR *dir = opendir(s->drives[i]);
         struct dirent *de;
-        if (!dir)
-            continue;
+        if (!dir) continue;
         while ((de = readdir(dir))) {
             const char *nm = de->d_name;
-            if (nm[0] == '.')
-                continue;
+            if (nm[0] == '.') continue;
             bool orphan = false;
             char *end = NULL;
             unsigned long long id = strtoull(nm, &end, 16);
@@ -471,14 +443,12 @@ static int gc_orphans(hs_objects_t *s, bool remove, hs_obj_report_t *rep)
             } else {
                 continue; /* not ours: leave it */
             }
-            if (!orphan)
-                continue;
+            if (!orphan) continue;
             rep->orphans++;
             if (remove) {
                 char path[4200];
                 snprintf(path, sizeof(path), "%s/%s", s->drives[i], nm);
-                if (unlink(path) == 0)
-                    rep->orphans_removed++;
+                if (unlink(path) == 0) rep->orphans_removed++;
             }
         }
         closedir(dir);
@@ -494,17 +464,14 @@ static int gc_compact(hs_objects_t *s, hs_obj_report_t *rep)
     stripe_ent_t *a = NULL;
     size_t n;
     int rc = list_stripes(s, &a, &n);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     for (size_t k = 0; k < n && rc == 0; k++) {
         hs__stripe_rec_t *st = &a[k].rec;
-        if (st->live_bytes * 2 >= st->data_len)
-            continue;
+        if (st->live_bytes * 2 >= st->data_len) continue;
         uint8_t *buf = malloc((size_t)st->d * st->frag_len);
         hs__packer_t *pk = NULL;
         hs_kv_txn_t *txn = NULL;
-        if (!buf)
-            return HS_ENOMEM;
+        if (!buf) return HS_ENOMEM;
         if ((rc = hs__stripe_load(s, a[k].id, st, buf, false, true, NULL)) < 0 ||
             (rc = hs__packer_new(s, st->tier, &pk)) < 0) {
             free(buf);
@@ -528,8 +495,7 @@ static int gc_compact(hs_objects_t *s, hs_obj_report_t *rep)
         if (rc == 0 && (rc = hs_kv_cursor_prefix(txn, pfx, 9, &c)) == 0) {
             while ((rc = hs_kv_cursor_next(c, &key, &val)) == 0) {
                 hs__chunk_rec_t cr;
-                if (val.len != 32 || hs__get_chunk(txn, val.data, &cr) < 0 ||
-                    cr.stripe != a[k].id)
+                if (val.len != 32 || hs__get_chunk(txn, val.data, &cr) < 0 || cr.stripe != a[k].id)
                     continue;
                 if (nm == cm) {
                     cm = cm ? cm * 2 : 64;
@@ -559,21 +525,17 @@ static int gc_compact(hs_objects_t *s, hs_obj_report_t *rep)
                 }
                 rc = hs__packer_add(pk, moved[nm].hash, raw, cr.raw_len, &moved[nm].rec);
                 free(raw);
-                if (rc < 0)
-                    break;
+                if (rc < 0) break;
                 moved[nm].rec.refs = cr.refs;
                 nm++;
             }
             hs_kv_cursor_close(c);
-            if (rc == HS_EOF)
-                rc = 0;
+            if (rc == HS_EOF) rc = 0;
         }
-        if (txn)
-            hs_kv_txn_abort(txn);
+        if (txn) hs_kv_txn_abort(txn);
         txn = NULL;
         free(buf);
-        if (rc == 0)
-            rc = hs__packer_flush(pk);
+        if (rc == 0) rc = hs__packer_flush(pk);
         /* Commit phase: repoint the chunks, retire the old stripe. */
         if (rc == 0 && (rc = hs_kv_txn_begin(s->kv, 0, &txn)) == 0) {
             uint64_t *ids;
@@ -582,8 +544,7 @@ static int gc_compact(hs_objects_t *s, hs_obj_report_t *rep)
             for (size_t i = 0; i < nm && rc == 0; i++) {
                 hs__chunk_rec_t cr;
                 uint8_t rk[13];
-                if (hs__get_chunk(txn, moved[i].hash, &cr) < 0 || cr.stripe != a[k].id)
-                    continue;
+                if (hs__get_chunk(txn, moved[i].hash, &cr) < 0 || cr.stripe != a[k].id) continue;
                 hs_kv_del(txn, rk, hs__key_rev(rk, cr.stripe, cr.off));
                 moved[i].rec.refs = cr.refs;
                 rc = hs__put_chunk(txn, moved[i].hash, &moved[i].rec);
@@ -595,14 +556,11 @@ static int gc_compact(hs_objects_t *s, hs_obj_report_t *rep)
                 rc = hs__put_stripe(txn, ids[i], &recs[i]);
             uint8_t sk[9], gk[9], gv[HS__STRIPE_REC_LEN];
             hs__stripe_enc(gv, st);
-            if (rc == 0)
-                rc = hs_kv_del(txn, sk, hs__key_stripe(sk, a[k].id));
-            if (rc == 0)
-                rc = hs_kv_put(txn, gk, hs__key_garbage(gk, a[k].id), gv, sizeof(gv));
+            if (rc == 0) rc = hs_kv_del(txn, sk, hs__key_stripe(sk, a[k].id));
+            if (rc == 0) rc = hs_kv_put(txn, gk, hs__key_garbage(gk, a[k].id), gv, sizeof(gv));
             if (rc == 0) {
                 rc = hs_kv_txn_commit(txn);
-                if (rc == 0)
-                    rep->stripes_compacted++;
+                if (rc == 0) rep->stripes_compacted++;
             } else {
                 hs_kv_txn_abort(txn);
             }
@@ -617,20 +575,14 @@ static int gc_compact(hs_objects_t *s, hs_obj_report_t *rep)
 int hs_objects_gc(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_report_t *rep)
 {
     hs_obj_report_t dummy;
-    if (!rep)
-        rep = &dummy;
+    if (!rep) rep = &dummy;
     memset(rep, 0, sizeof(*rep));
-    (void)opts;
-    int lk = hs__lock(s, true, false);
-    if (lk < 0)
-        return lk;
+    int lk = hs__lock(s, true, opts && opts->nonblock);
+    if (lk < 0) return lk;
     int rc = gc_zero(s, rep);
-    if (rc == 0)
-        rc = gc_compact(s, rep);
-    if (rc == 0)
-        rc = gc_garbage(s, rep);
-    if (rc == 0)
-        rc = gc_orphans(s, true, rep);
+    if (rc == 0) rc = gc_compact(s, rep);
+    if (rc == 0) rc = gc_garbage(s, rep);
+    if (rc == 0) rc = gc_orphans(s, true, rep);
     hs__unlock(lk);
     return rc;
 }
@@ -648,21 +600,16 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
     hs_kv_val_t k, v;
     uint8_t pfx;
     uint64_t problems = 0;
-    if (!rep)
-        rep = &dummy;
+    if (!rep) rep = &dummy;
     memset(rep, 0, sizeof(*rep));
     int lk = hs__lock(s, o->repair, false);
-    if (lk < 0)
-        return lk;
+    if (lk < 0) return lk;
     int rc = list_stripes(s, &a, &n);
-    if (rc < 0)
-        goto out;
+    if (rc < 0) goto out;
     /* 1. Recount references from the manifests. */
-    if ((rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn)) < 0)
-        goto out;
+    if ((rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn)) < 0) goto out;
     pfx = HS_K_OBJECT;
-    if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0)
-        goto out;
+    if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0) goto out;
     while ((rc = hs_kv_cursor_next(c, &k, &v)) == 0) {
         hs__manifest_t m;
         rep->objects++;
@@ -680,16 +627,13 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
             e->count++;
         }
         hs__manifest_free(&m);
-        if (rc == HS_ENOMEM)
-            break;
+        if (rc == HS_ENOMEM) break;
     }
     hs_kv_cursor_close(c);
-    if (rc != HS_EOF)
-        goto out;
+    if (rc != HS_EOF) goto out;
     /* 2. Every chunk: refcount, and its stripe exists and holds it. */
     pfx = HS_K_CHUNK;
-    if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0)
-        goto out;
+    if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0) goto out;
     typedef struct fix {
         uint8_t hash[32];
         uint64_t refs;
@@ -705,8 +649,7 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
         rep->chunks++;
         refent_t *e = ref_slot(&refs, (const uint8_t *)k.data + 1, false);
         uint64_t want = e ? e->count : 0;
-        if (e)
-            e->seen = 1;
+        if (e) e->seen = 1;
         if (cr.refs != want) {
             rep->refs_fixed++;
             if (nfix == cfix) {
@@ -740,16 +683,14 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
     }
     rc = 0;
     for (size_t i = 0; i < refs.cap; i++)
-        if (refs.t[i].used && !refs.t[i].seen)
-            rep->chunks_missing++;
+        if (refs.t[i].used && !refs.t[i].seen) rep->chunks_missing++;
     /* A refcount above the truth only delays reclamation; one below it
      * could free a live chunk: both are fixed, only the latter is damage. */
     if (o->repair && nfix > 0) {
         if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) == 0) {
             for (size_t i = 0; i < nfix && rc == 0; i++) {
                 hs__chunk_rec_t cr;
-                if (hs__get_chunk(txn, fixes[i].hash, &cr) < 0)
-                    continue;
+                if (hs__get_chunk(txn, fixes[i].hash, &cr) < 0) continue;
                 cr.refs = fixes[i].refs;
                 rc = hs__put_chunk(txn, fixes[i].hash, &cr);
                 if (rc == 0 && cr.refs == 0) {
@@ -765,11 +706,9 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
         }
     }
     free(fixes);
-    if (rc < 0)
-        goto out;
+    if (rc < 0) goto out;
     /* 3. Fragments of every stripe. */
-    if ((rc = check_stripes(s, a, n, o, "fsck", o->verify_data, o->repair, rep)) < 0)
-        goto out;
+    if ((rc = check_stripes(s, a, n, o, "fsck", o->verify_data, o->repair, rep)) < 0) goto out;
     /* 4. Orphans and pending garbage. */
     if (o->repair) {
         hs_obj_report_t g = {0};
@@ -789,12 +728,10 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
     else
         problems += (rep->frags_missing + rep->frags_corrupt > rep->frags_rebuilt);
 out:
-    if (txn)
-        hs_kv_txn_abort(txn);
+    if (txn) hs_kv_txn_abort(txn);
     free(refs.t);
     free(a);
     hs__unlock(lk);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     return problems ? HS_ECORRUPT : 0;
 }

@@ -80,8 +80,7 @@ size_t hs__key_rev(uint8_t *k, uint64_t id, uint32_t off)
 int hs__key_object(uint8_t *k, const char *name, size_t *klen)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > HS_OBJ_NAME_MAX)
-        return HS_EINVAL;
+    if (n == 0 || n > HS_OBJ_NAME_MAX) return HS_EINVAL;
     k[0] = HS_K_OBJECT;
     memcpy(k + 1, name, n);
     *klen = n + 1;
@@ -104,8 +103,7 @@ void hs__chunk_enc(uint8_t *b, const hs__chunk_rec_t *r)
 int hs__chunk_dec(hs__chunk_rec_t *r, const void *v, size_t len)
 {
     const uint8_t *b = v;
-    if (len < HS__CHUNK_REC_LEN || b[0] != 1)
-        return HS_ECORRUPT;
+    if (len < HS__CHUNK_REC_LEN || b[0] != 1) return HS_ECORRUPT;
     r->comp = b[1];
     r->tier = b[2];
     r->stripe = rd64(b + 4);
@@ -155,8 +153,7 @@ int hs__manifest_enc(const hs__manifest_t *m, uint8_t **out, size_t *len)
 {
     size_t n = MHDR + (size_t)m->nchunks * MENT;
     uint8_t *b = calloc(1, n);
-    if (!b)
-        return HS_ENOMEM;
+    if (!b) return HS_ENOMEM;
     b[0] = 'M';
     b[1] = 1;
     le32(b + 4, m->nchunks);
@@ -177,18 +174,15 @@ int hs__manifest_dec(hs__manifest_t *m, const void *v, size_t len)
 {
     const uint8_t *b = v;
     memset(m, 0, sizeof(*m));
-    if (len < MHDR || b[0] != 'M' || b[1] != 1)
-        return HS_ECORRUPT;
+    if (len < MHDR || b[0] != 'M' || b[1] != 1) return HS_ECORRUPT;
     m->nchunks = rd32(b + 4);
-    if ((len - MHDR) / MENT < m->nchunks)
-        return HS_ECORRUPT;
+    if ((len - MHDR) / MENT < m->nchunks) return HS_ECORRUPT;
     m->size = rd64(b + 8);
     m->mtime_ns = rd64(b + 16);
     memcpy(m->etag, b + 24, 32);
     m->tier = b[56];
     m->chunks = malloc(((size_t)m->nchunks + 1) * sizeof(*m->chunks));
-    if (!m->chunks)
-        return HS_ENOMEM;
+    if (!m->chunks) return HS_ENOMEM;
     uint64_t total = 0;
     for (uint32_t i = 0; i < m->nchunks; i++) {
         memcpy(m->chunks[i].hash, b + MHDR + (size_t)i * MENT, 32);
@@ -253,20 +247,15 @@ int hs__deref_manifest(hs_kv_txn_t *txn, const hs__manifest_t *m)
     for (uint32_t i = 0; i < m->nchunks; i++) {
         hs__chunk_rec_t c;
         int rc = hs__get_chunk(txn, m->chunks[i].hash, &c);
-        if (rc == HS_ENOENT)
-            continue; /* already inconsistent; fsck reports it */
-        if (rc < 0)
-            return rc;
-        if (c.refs > 0)
-            c.refs--;
+        if (rc == HS_ENOENT) continue; /* already inconsistent; fsck reports it */
+        if (rc < 0) return rc;
+        if (c.refs > 0) c.refs--;
         rc = hs__put_chunk(txn, m->chunks[i].hash, &c);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         if (c.refs == 0) {
             uint8_t k[33];
             rc = hs_kv_put(txn, k, hs__key_zero(k, m->chunks[i].hash), "", 0);
-            if (rc < 0)
-                return rc;
+            if (rc < 0) return rc;
         }
     }
     return 0;

@@ -15,9 +15,9 @@ typedef struct hs_obj_reader hs_obj_reader_t;
 
 /* Storage tiers. Values are stored on disk. */
 typedef enum hs_tier {
-    HS_TIER_HOT = 0,  /* chunks stored plain, narrow stripes */
-    HS_TIER_WARM = 1, /* chunks zstd-compressed (fast level) */
-    HS_TIER_COLD = 2, /* zstd at a higher level, widest stripes */
+    HS_TIER_HOT = 0,    /* chunks stored plain, narrow stripes */
+    HS_TIER_WARM = 1,   /* chunks zstd-compressed (fast level) */
+    HS_TIER_COLD = 2,   /* zstd at a higher level, widest stripes */
     HS_TIER_AUTO = 255, /* put: let the access model decide (starts hot) */
 } hs_tier_t;
 
@@ -29,9 +29,9 @@ typedef struct hs_objects_opts {
     const char *const *drive_dirs; /* or explicit drive directories */
     int d, p;                      /* override the hot geometry */
     uint32_t chunk_min, chunk_avg, chunk_max;
-    uint32_t frag_max;             /* largest fragment (default 1 MiB) */
-    bool no_fsync;                 /* tests/bench only: skip data fsync */
-    bool readonly_open;            /* fail rather than create */
+    uint32_t frag_max;  /* largest fragment (default 1 MiB) */
+    bool no_fsync;      /* tests/bench only: skip data fsync */
+    bool readonly_open; /* fail rather than create */
 } hs_objects_opts_t;
 
 typedef struct hs_obj_put_opts {
@@ -57,6 +57,7 @@ typedef struct hs_obj_maint_opts {
     bool repair;       /* fsck: fix what is found */
     bool verify_data;  /* fsck/heal: read every block, not only headers */
     uint64_t rate_bps; /* scrub: bytes per second bound (0 = unbounded) */
+    bool nonblock;     /* gc: HS_EBUSY instead of waiting for the lock */
     hs_obj_progress_fn progress;
     void *progress_arg;
 } hs_obj_maint_opts_t;
@@ -64,21 +65,31 @@ typedef struct hs_obj_maint_opts {
 /* Counts a maintenance pass fills (fields it does not touch stay 0). */
 typedef struct hs_obj_report {
     uint64_t objects, chunks, stripes;
-    uint64_t bytes_logical;    /* sum of object sizes */
-    uint64_t bytes_stored;     /* fragment payload bytes on drives */
-    uint64_t bytes_read;       /* bytes read by the pass */
-    uint64_t frags_missing;    /* fragments absent or with a bad header */
-    uint64_t frags_corrupt;    /* fragments with a bad block checksum */
-    uint64_t frags_rebuilt;    /* fragments rewritten from survivors */
-    uint64_t stripes_lost;     /* fewer than D good fragments */
-    uint64_t chunks_missing;   /* manifest names a chunk not indexed */
-    uint64_t refs_fixed;       /* refcounts that disagreed with manifests */
-    uint64_t orphans;          /* fragment files no stripe owns */
+    uint64_t bytes_logical;  /* sum of object sizes */
+    uint64_t bytes_stored;   /* fragment payload bytes on drives */
+    uint64_t bytes_read;     /* bytes read by the pass */
+    uint64_t frags_missing;  /* fragments absent or with a bad header */
+    uint64_t frags_corrupt;  /* fragments with a bad block checksum */
+    uint64_t frags_rebuilt;  /* fragments rewritten from survivors */
+    uint64_t stripes_lost;   /* fewer than D good fragments */
+    uint64_t chunks_missing; /* manifest names a chunk not indexed */
+    uint64_t refs_fixed;     /* refcounts that disagreed with manifests */
+    uint64_t orphans;        /* fragment files no stripe owns */
     uint64_t orphans_removed;
     uint64_t chunks_freed, stripes_freed, stripes_compacted;
     uint64_t bytes_freed;
-    uint64_t moved;            /* tier pass: objects moved */
-    uint64_t errors;           /* anything else wrong */
+    uint64_t moved;  /* tier pass: objects moved */
+    uint64_t errors; /* anything else wrong */
 } hs_obj_report_t;
+
+/* Background maintenance (hs_objects_bg_start): what runs and how often. */
+typedef struct hs_obj_bg_opts {
+    uint64_t interval_ms;    /* pause between passes (default 60 s) */
+    uint64_t scrub_rate_bps; /* scrub read bound (default 64 MiB/s; 0 = no scrub) */
+    bool tiering;            /* run a tier pass each round */
+    bool gc;                 /* run gc when the store is idle enough */
+} hs_obj_bg_opts_t;
+
+typedef struct hs_obj_bg hs_obj_bg_t;
 
 #endif

@@ -86,6 +86,18 @@ int hs_objects_scrub(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_re
  * removes orphan files of crashed writers. Waits for in-flight puts. */
 int hs_objects_gc(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_report_t *rep);
 
+/*
+ * Starts a background thread that, every interval, scrubs the store at the
+ * bounded rate (repairing what it finds; a missing drive's fragments are
+ * rebuilt the same way), runs a tier pass, and reclaims space with gc when
+ * it can take the exclusive lock without waiting. Returns 0 and *out, or
+ * an error. Stop it with hs_objects_bg_stop before closing the store.
+ */
+int hs_objects_bg_start(hs_objects_t *s, const hs_obj_bg_opts_t *opts, hs_obj_bg_t **out);
+/* Stops the thread (interrupting its pause, finishing the current step)
+ * and frees it. Returns the number of passes completed. */
+uint64_t hs_objects_bg_stop(hs_obj_bg_t *bg);
+
 /* Counters since open: corrupt blocks detected on reads, fragments
  * repaired by reads. */
 void hs_objects_counters(const hs_objects_t *s, uint64_t *corrupt_detected, uint64_t *repaired);

@@ -74,13 +74,10 @@ static void job_free(pk_job_t *j)
 static pk_job_t *job_new(hs__packer_t *pk)
 {
     pk_job_t *j = calloc(1, sizeof(*j));
-    if (!j)
-        return NULL;
+    if (!j) return NULL;
     size_t pl = (size_t)(pk->g.p ? pk->g.p : 1) * pk->s->frag_max;
-    if (posix_memalign((void **)&j->buf, 4096, pk->cap) != 0)
-        j->buf = NULL;
-    if (posix_memalign((void **)&j->parity, 4096, pl) != 0)
-        j->parity = NULL;
+    if (posix_memalign((void **)&j->buf, 4096, pk->cap) != 0) j->buf = NULL;
+    if (posix_memalign((void **)&j->parity, 4096, pl) != 0) j->parity = NULL;
     if (!j->buf || !j->parity) {
         job_free(j);
         return NULL;
@@ -91,8 +88,7 @@ static pk_job_t *job_new(hs__packer_t *pk)
 int hs__packer_new(hs_objects_t *s, int tier, hs__packer_t **out)
 {
     hs__packer_t *pk = calloc(1, sizeof(*pk));
-    if (!pk)
-        return HS_ENOMEM;
+    if (!pk) return HS_ENOMEM;
     pk->s = s;
     pk->tier = tier;
     pk->g = hs__tier_geom(s, tier);
@@ -110,8 +106,7 @@ int hs__packer_new(hs_objects_t *s, int tier, hs__packer_t **out)
 
 void hs__packer_free(hs__packer_t *pk)
 {
-    if (!pk)
-        return;
+    if (!pk) return;
     pthread_mutex_lock(&pk->mu);
     pk->stop = 1;
     pthread_cond_broadcast(&pk->cv);
@@ -180,8 +175,7 @@ static int seal_job(hs__packer_t *pk, pk_job_t *j, hs__stripe_rec_t *out)
             last = rc;
         }
     }
-    if (failed > p)
-        return last;
+    if (failed > p) return last;
     *out = st;
     return 0;
 }
@@ -192,13 +186,10 @@ static int record_stripe(hs__packer_t *pk, uint64_t id, const hs__stripe_rec_t *
     if (pk->nstripes == pk->capstripes) {
         size_t nc = pk->capstripes ? pk->capstripes * 2 : 16;
         uint64_t *ids = realloc(pk->ids, nc * sizeof(*ids));
-        if (ids)
-            pk->ids = ids;
+        if (ids) pk->ids = ids;
         hs__stripe_rec_t *recs = realloc(pk->recs, nc * sizeof(*recs));
-        if (recs)
-            pk->recs = recs;
-        if (!ids || !recs)
-            return HS_ENOMEM;
+        if (recs) pk->recs = recs;
+        if (!ids || !recs) return HS_ENOMEM;
         pk->capstripes = nc;
     }
     pk->ids[pk->nstripes] = id;
@@ -213,20 +204,16 @@ static void *worker(void *arg)
     for (;;) {
         while (!pk->qhead && !pk->stop)
             pthread_cond_wait(&pk->cv, &pk->mu);
-        if (!pk->qhead)
-            break;
+        if (!pk->qhead) break;
         pk_job_t *j = pk->qhead;
         pk->qhead = j->next;
-        if (!pk->qhead)
-            pk->qtail = NULL;
+        if (!pk->qhead) pk->qtail = NULL;
         pthread_mutex_unlock(&pk->mu);
         hs__stripe_rec_t st;
         int rc = seal_job(pk, j, &st);
         pthread_mutex_lock(&pk->mu);
-        if (rc == 0)
-            rc = record_stripe(pk, j->id, &st);
-        if (rc < 0 && !pk->err)
-            pk->err = rc;
+        if (rc == 0) rc = record_stripe(pk, j->id, &st);
+        if (rc < 0 && !pk->err) pk->err = rc;
         j->next = pk->free_list;
         pk->free_list = j;
         pk->inflight--;
@@ -242,8 +229,7 @@ static int packer_submit(hs__packer_t *pk, bool last)
 {
     pk_job_t *j = pk->cur;
     int rc = 0;
-    if (!j)
-        return 0;
+    if (!j) return 0;
     pk->cur = NULL;
     pthread_mutex_lock(&pk->mu);
     if (j->used == 0) {
@@ -257,16 +243,14 @@ static int packer_submit(hs__packer_t *pk, bool last)
         hs__stripe_rec_t st;
         rc = seal_job(pk, j, &st);
         pthread_mutex_lock(&pk->mu);
-        if (rc == 0)
-            rc = record_stripe(pk, j->id, &st);
+        if (rc == 0) rc = record_stripe(pk, j->id, &st);
         j->next = pk->free_list;
         pk->free_list = j;
         pthread_mutex_unlock(&pk->mu);
         return rc;
     }
     while (pk->nthreads < PK_WORKERS) {
-        if (pthread_create(&pk->th[pk->nthreads], NULL, worker, pk) != 0)
-            break;
+        if (pthread_create(&pk->th[pk->nthreads], NULL, worker, pk) != 0) break;
         pk->nthreads++;
     }
     if (pk->nthreads == 0) {
@@ -331,12 +315,10 @@ int hs__packer_add(hs__packer_t *pk, const uint8_t hash[32], const uint8_t *raw,
     (void)hash;
     if (pk->tier == HS_TIER_WARM || pk->tier == HS_TIER_COLD) {
         size_t bound = ZSTD_compressBound(len);
-        if (!pk->zc && !(pk->zc = ZSTD_createCCtx()))
-            return HS_ENOMEM;
+        if (!pk->zc && !(pk->zc = ZSTD_createCCtx())) return HS_ENOMEM;
         if (bound > pk->zcap) {
             uint8_t *z = realloc(pk->zbuf, bound);
-            if (!z)
-                return HS_ENOMEM;
+            if (!z) return HS_ENOMEM;
             pk->zbuf = z;
             pk->zcap = bound;
         }
@@ -349,12 +331,10 @@ int hs__packer_add(hs__packer_t *pk, const uint8_t hash[32], const uint8_t *raw,
             comp = 1;
         }
     }
-    if (stored > pk->cap)
-        return HS_E2BIG;
+    if (stored > pk->cap) return HS_E2BIG;
     if (pk->cur && pk->cur->used + stored > pk->cap && (rc = packer_submit(pk, false)) < 0)
         return rc;
-    if (!pk->cur && (rc = packer_take(pk)) < 0)
-        return rc;
+    if (!pk->cur && (rc = packer_take(pk)) < 0) return rc;
     pk_job_t *j = pk->cur;
     memcpy(j->buf + j->used, src, stored);
     memset(rec, 0, sizeof(*rec));
@@ -377,11 +357,9 @@ int hs__packer_flush(hs__packer_t *pk)
     pthread_mutex_lock(&pk->mu);
     while (pk->inflight > 0)
         pthread_cond_wait(&pk->cv, &pk->mu);
-    if (rc == 0)
-        rc = pk->err;
+    if (rc == 0) rc = pk->err;
     pthread_mutex_unlock(&pk->mu);
-    if (rc < 0 || s->no_fsync)
-        return rc;
+    if (rc < 0 || s->no_fsync) return rc;
     /* Data first: each fragment written since the last flush, then the
      * directories that name them. A fragment that vanished (its drive
      * failed after the write) is tolerated like a failed write. */
@@ -391,8 +369,7 @@ int hs__packer_flush(hs__packer_t *pk)
         for (int i = 0; i < st->d + st->p; i++) {
             char path[4200];
             hs__frag_path(path, sizeof(path), hs__frag_drive(s, st, i), pk->ids[k], i);
-            if (hs__fsync_path(path, false) < 0 && ++missing > st->p)
-                return HS_EIO;
+            if (hs__fsync_path(path, false) < 0 && ++missing > st->p) return HS_EIO;
         }
     }
     if (pk->nstripes > pk->synced)
@@ -442,13 +419,10 @@ static uint32_t set_slot(const hs_obj_writer_t *w, const uint8_t *hash)
 /* Index in newc of the chunk with this hash, or -1. */
 static long set_find(const hs_obj_writer_t *w, const uint8_t *hash)
 {
-    if (!w->setcap)
-        return -1;
+    if (!w->setcap) return -1;
     for (uint32_t i = set_slot(w, hash);; i = (i + 1) & (w->setcap - 1)) {
-        if (!w->set[i])
-            return -1;
-        if (memcmp(w->newc[w->set[i] - 1].hash, hash, 32) == 0)
-            return (long)w->set[i] - 1;
+        if (!w->set[i]) return -1;
+        if (memcmp(w->newc[w->set[i] - 1].hash, hash, 32) == 0) return (long)w->set[i] - 1;
     }
 }
 
@@ -457,8 +431,7 @@ static int set_add(hs_obj_writer_t *w, uint32_t idx)
     if ((uint64_t)(w->nnew + 1) * 2 > w->setcap) {
         uint32_t nc = w->setcap ? w->setcap * 2 : 1024;
         uint32_t *ns = calloc(nc, sizeof(*ns));
-        if (!ns)
-            return HS_ENOMEM;
+        if (!ns) return HS_ENOMEM;
         uint32_t *old = w->set, oc = w->setcap;
         w->set = ns;
         w->setcap = nc;
@@ -484,11 +457,9 @@ int hs_obj_put_begin(hs_objects_t *s, const char *name, const hs_obj_put_opts_t 
     uint8_t k[HS_OBJ_NAME_MAX + 1];
     size_t klen;
     int rc = hs__key_object(k, name, &klen);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     hs_obj_writer_t *w = calloc(1, sizeof(*w));
-    if (!w)
-        return HS_ENOMEM;
+    if (!w) return HS_ENOMEM;
     w->s = s;
     w->lockfd = -1;
     w->tier = opts && opts->tier <= HS_TIER_COLD ? (int)opts->tier : HS_TIER_HOT;
@@ -502,10 +473,8 @@ int hs_obj_put_begin(hs_objects_t *s, const char *name, const hs_obj_put_opts_t 
     }
     /* Shared lock until commit: gc (exclusive) must not free a chunk this
      * put has deduplicated against. */
-    if ((rc = w->lockfd = hs__lock(s, false, false)) < 0)
-        goto fail;
-    if ((rc = hs__packer_new(s, w->tier, &w->pk)) < 0)
-        goto fail;
+    if ((rc = w->lockfd = hs__lock(s, false, false)) < 0) goto fail;
+    if ((rc = hs__packer_new(s, w->tier, &w->pk)) < 0) goto fail;
     *out = w;
     return 0;
 fail:
@@ -515,8 +484,7 @@ fail:
 
 void hs_obj_put_abort(hs_obj_writer_t *w)
 {
-    if (!w)
-        return;
+    if (!w) return;
     /* Fragments already written stay as orphans until gc: deleting them
      * here would race nothing but is not needed for correctness. */
     hs__packer_free(w->pk);
@@ -545,12 +513,10 @@ static int chunk_exists(hs_objects_t *s, const uint8_t hash[32])
     hs_kv_txn_t *txn;
     hs__chunk_rec_t c;
     int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     rc = hs__get_chunk(txn, hash, &c);
     hs_kv_txn_abort(txn);
-    if (rc == HS_ENOENT)
-        return 0;
+    if (rc == HS_ENOENT) return 0;
     return rc < 0 ? rc : 1;
 }
 
@@ -558,37 +524,30 @@ static int process_chunk(hs_obj_writer_t *w, const uint8_t *p, uint32_t n)
 {
     uint8_t hash[32];
     int rc = sha256(w->md, p, n, hash);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if (w->nmc == w->capmc) {
         uint32_t nc = w->capmc ? w->capmc * 2 : 64;
         hs__mchunk_t *m = realloc(w->mc, nc * sizeof(*m));
-        if (!m)
-            return HS_ENOMEM;
+        if (!m) return HS_ENOMEM;
         w->mc = m;
         w->capmc = nc;
     }
     memcpy(w->mc[w->nmc].hash, hash, 32);
     w->mc[w->nmc++].raw_len = n;
     w->size += n;
-    if (set_find(w, hash) >= 0)
-        return 0;
-    if ((rc = chunk_exists(w->s, hash)) != 0)
-        return rc < 0 ? rc : 0;
+    if (set_find(w, hash) >= 0) return 0;
+    if ((rc = chunk_exists(w->s, hash)) != 0) return rc < 0 ? rc : 0;
     if (w->nnew == w->capnew) {
         uint32_t nc = w->capnew ? w->capnew * 2 : 64;
         hs__packed_t *m = realloc(w->newc, nc * sizeof(*m));
-        if (!m)
-            return HS_ENOMEM;
+        if (!m) return HS_ENOMEM;
         w->newc = m;
         w->capnew = nc;
     }
     hs__packed_t *pc = &w->newc[w->nnew];
     memcpy(pc->hash, hash, 32);
-    if ((rc = hs__packer_add(w->pk, hash, p, n, &pc->rec)) < 0)
-        return rc;
-    if ((rc = set_add(w, w->nnew)) < 0)
-        return rc;
+    if ((rc = hs__packer_add(w->pk, hash, p, n, &pc->rec)) < 0) return rc;
+    if ((rc = set_add(w, w->nnew)) < 0) return rc;
     w->nnew++;
     return 0;
 }
@@ -598,11 +557,9 @@ static int drain(hs_obj_writer_t *w, bool eof)
     size_t pos = 0;
     for (;;) {
         size_t n = hs_cdc_next(&w->s->cdc, w->ibuf + pos, w->ilen - pos, eof);
-        if (n == 0)
-            break;
+        if (n == 0) break;
         int rc = process_chunk(w, w->ibuf + pos, (uint32_t)n);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         pos += n;
     }
     memmove(w->ibuf, w->ibuf + pos, w->ilen - pos);
@@ -613,20 +570,17 @@ static int drain(hs_obj_writer_t *w, bool eof)
 int hs_obj_put_write(hs_obj_writer_t *w, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
-    if (w->err)
-        return w->err;
+    if (w->err) return w->err;
     while (len > 0) {
         size_t n = w->icap - w->ilen;
-        if (n > len)
-            n = len;
+        if (n > len) n = len;
         memcpy(w->ibuf + w->ilen, p, n);
         w->ilen += n;
         p += n;
         len -= n;
         if (w->ilen == w->icap) {
             int rc = drain(w, false);
-            if (rc < 0)
-                return w->err = rc;
+            if (rc < 0) return w->err = rc;
         }
     }
     return 0;
@@ -637,11 +591,9 @@ int hs_obj_put_write(hs_obj_writer_t *w, const void *buf, size_t len)
 static size_t stripe_index(uint64_t *ids, size_t n, uint64_t id, size_t hint)
 {
     for (size_t i = hint; i < n; i++)
-        if (ids[i] == id)
-            return i;
+        if (ids[i] == id) return i;
     for (size_t i = 0; i < hint && i < n; i++)
-        if (ids[i] == id)
-            return i;
+        if (ids[i] == id) return i;
     return n;
 }
 
@@ -661,14 +613,16 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
 
     hs__key_object(k, w->name, &klen);
     w->inserted = calloc(w->nnew + 1, 1);
-    if (!w->inserted)
-        return HS_ENOMEM;
+    if (!w->inserted) return HS_ENOMEM;
     for (size_t i = 0; i < nst; i++) {
         recs[i].live_chunks = 0;
         recs[i].live_bytes = 0;
     }
-    hs__manifest_t m = {.size = w->size, .mtime_ns = hs__now_ns(), .tier = (uint8_t)w->tier,
-                        .nchunks = w->nmc, .chunks = w->mc};
+    hs__manifest_t m = {.size = w->size,
+                        .mtime_ns = hs__now_ns(),
+                        .tier = (uint8_t)w->tier,
+                        .nchunks = w->nmc,
+                        .chunks = w->mc};
     /* The etag: SHA-256 over the chunk hashes (a hash tree of depth 1), so
      * it costs nothing per byte and still names the content. */
     {
@@ -676,11 +630,9 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
         EVP_DigestInit_ex(w->md, EVP_sha256(), NULL);
         for (uint32_t i = 0; i < w->nmc; i++)
             EVP_DigestUpdate(w->md, w->mc[i].hash, 32);
-        if (EVP_DigestFinal_ex(w->md, m.etag, &l) != 1)
-            return HS_EIO;
+        if (EVP_DigestFinal_ex(w->md, m.etag, &l) != 1) return HS_EIO;
     }
-    if ((rc = hs__manifest_enc(&m, &menc, &mlen)) < 0)
-        return rc;
+    if ((rc = hs__manifest_enc(&m, &menc, &mlen)) < 0) return rc;
     if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0) {
         free(menc);
         return rc;
@@ -709,8 +661,7 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
             rc = hs__put_chunk(txn, w->mc[i].hash, &c);
             continue;
         }
-        if (rc != HS_ENOENT)
-            break;
+        if (rc != HS_ENOENT) break;
         long j = set_find(w, w->mc[i].hash);
         if (j < 0) {
             rc = HS_EIO; /* deduplicated against a chunk that vanished */
@@ -719,8 +670,7 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
         hs__packed_t *pc = &w->newc[j];
         pc->rec.refs = 1;
         w->inserted[j] = 1;
-        if ((rc = hs__put_chunk(txn, pc->hash, &pc->rec)) < 0)
-            break;
+        if ((rc = hs__put_chunk(txn, pc->hash, &pc->rec)) < 0) break;
         rc = hs_kv_put(txn, rk, hs__key_rev(rk, pc->rec.stripe, pc->rec.off), pc->hash, 32);
         size_t si = stripe_index(ids, nst, pc->rec.stripe, hint);
         if (si < nst) {
@@ -743,15 +693,13 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
             rc = hs_kv_put(txn, gk, hs__key_garbage(gk, ids[i]), gv, sizeof(gv));
         }
     }
-    if (rc == 0)
-        rc = hs_kv_put(txn, k, klen, menc, mlen);
+    if (rc == 0) rc = hs_kv_put(txn, k, klen, menc, mlen);
     free(menc);
     if (rc < 0) {
         hs_kv_txn_abort(txn);
         return rc;
     }
-    if ((rc = hs_kv_txn_commit(txn)) < 0)
-        return rc;
+    if ((rc = hs_kv_txn_commit(txn)) < 0) return rc;
     hs__count(s->m_put_bytes, w->size);
     hs__count(s->m_dedup_bytes, w->size - w->new_raw);
     if (info) {
@@ -765,14 +713,10 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
 int hs_obj_put_commit(hs_obj_writer_t *w, hs_obj_info_t *info)
 {
     int rc = w->err;
-    if (rc == 0)
-        rc = drain(w, true);
-    if (rc == 0)
-        rc = hs__packer_flush(w->pk);
-    if (rc == 0)
-        rc = commit_txn(w, info);
-    if (rc == 0)
-        hs__access_record(w->s, w->name);
+    if (rc == 0) rc = drain(w, true);
+    if (rc == 0) rc = hs__packer_flush(w->pk);
+    if (rc == 0) rc = commit_txn(w, info);
+    if (rc == 0) hs__access_record(w->s, w->name);
     hs_obj_put_abort(w);
     return rc;
 }

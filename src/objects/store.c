@@ -48,14 +48,11 @@ void hs_objects_default_geometry(int n, int *hot_d, int *hot_p, int *cold_d, int
      * use every drive (up to 16 data) for the lowest overhead. */
     int p = n <= 1 ? 0 : n == 2 ? 1 : n == 3 ? 1 : n <= 8 ? 2 : n <= 11 ? 3 : 4;
     int d = n - p;
-    if (d < 1)
-        d = 1;
+    if (d < 1) d = 1;
     int hd = d < 2 * p ? d : 2 * p;
-    if (hd < 1)
-        hd = 1;
+    if (hd < 1) hd = 1;
     int cd = d < 16 ? d : 16;
-    if (cd + p > HS_EC_MAX)
-        cd = HS_EC_MAX - p;
+    if (cd + p > HS_EC_MAX) cd = HS_EC_MAX - p;
     *hot_d = hd;
     *hot_p = p;
     *cold_d = cd;
@@ -81,15 +78,13 @@ static int mkdir_p(const char *path)
 {
     char buf[4096];
     size_t n = strlen(path);
-    if (n >= sizeof(buf))
-        return HS_E2BIG;
+    if (n >= sizeof(buf)) return HS_E2BIG;
     memcpy(buf, path, n + 1);
     for (size_t i = 1; i <= n; i++) {
         if (buf[i] == '/' || buf[i] == 0) {
             char c = buf[i];
             buf[i] = 0;
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return HS_ERR(errno);
+            if (mkdir(buf, 0755) < 0 && errno != EEXIST) return HS_ERR(errno);
             buf[i] = c;
         }
     }
@@ -100,8 +95,7 @@ static char *path_join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
     char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", a, b);
+    if (p) snprintf(p, n, "%s/%s", a, b);
     return p;
 }
 
@@ -112,12 +106,10 @@ static int config_load(hs_objects_t *s, const char *text, size_t len)
     char *t = strndup(text, len), *save = NULL;
     int rc = 0;
     uint32_t cmin = 0, cavg = 0, cmax = 0;
-    if (!t)
-        return HS_ENOMEM;
+    if (!t) return HS_ENOMEM;
     for (char *line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
+        if (!eq) continue;
         *eq = 0;
         const char *k = line, *v = eq + 1;
         if (strcmp(k, "hot") == 0)
@@ -130,16 +122,15 @@ static int config_load(hs_objects_t *s, const char *text, size_t len)
             s->frag_max = (uint32_t)strtoul(v, NULL, 10);
         else if (strcmp(k, "drive") == 0 && s->ndrives < HS_OBJ_MAX_DRIVES) {
             s->drives[s->ndrives] = v[0] == '/' ? strdup(v) : path_join(s->dir, v);
-            if (!s->drives[s->ndrives++])
-                rc = HS_ENOMEM;
+            if (!s->drives[s->ndrives++]) rc = HS_ENOMEM;
         }
     }
     free(t);
-    if (rc == 0 && (s->ndrives < 1 || s->hot.d < 1 || s->cold.d < 1 ||
-                    s->hot.d + s->hot.p > s->ndrives || s->cold.d + s->cold.p > s->ndrives ||
-                    s->frag_max < 4096 || s->frag_max % 4096 != 0 ||
-                    hs_cdc_init(&s->cdc, cmin, cavg, cmax) < 0 ||
-                    s->cdc.max > (uint64_t)s->hot.d * s->frag_max))
+    if (rc == 0 &&
+        (s->ndrives < 1 || s->hot.d < 1 || s->cold.d < 1 || s->hot.d + s->hot.p > s->ndrives ||
+         s->cold.d + s->cold.p > s->ndrives || s->frag_max < 4096 || s->frag_max % 4096 != 0 ||
+         hs_cdc_init(&s->cdc, cmin, cavg, cmax) < 0 ||
+         s->cdc.max > (uint64_t)s->hot.d * s->frag_max))
         rc = HS_ECONFIG;
     return rc;
 }
@@ -150,8 +141,7 @@ static int config_create(hs_objects_t *s, const hs_objects_opts_t *o, char **out
     char *t = malloc(cap);
     int nd = o->drive_dirs ? 0 : (o->ndrives > 0 ? o->ndrives : 6);
     int hd, hp, cd, cp;
-    if (!t)
-        return HS_ENOMEM;
+    if (!t) return HS_ENOMEM;
     if (o->drive_dirs)
         while (o->drive_dirs[nd])
             nd++;
@@ -172,11 +162,11 @@ static int config_create(hs_objects_t *s, const hs_objects_opts_t *o, char **out
             cp = hp;
         }
     }
-    n += (size_t)snprintf(t + n, cap - n, "version=1\nhot=%d+%d\ncold=%d+%d\nchunk=%u,%u,%u\nfrag_max=%u\n",
-                          hd, hp, cd, cp, o->chunk_min ? o->chunk_min : HS_CDC_MIN_DEFAULT,
-                          o->chunk_avg ? o->chunk_avg : HS_CDC_AVG_DEFAULT,
-                          o->chunk_max ? o->chunk_max : HS_CDC_MAX_DEFAULT,
-                          o->frag_max ? o->frag_max : (1u << 20));
+    n += (size_t)snprintf(
+        t + n, cap - n, "version=1\nhot=%d+%d\ncold=%d+%d\nchunk=%u,%u,%u\nfrag_max=%u\n", hd, hp,
+        cd, cp, o->chunk_min ? o->chunk_min : HS_CDC_MIN_DEFAULT,
+        o->chunk_avg ? o->chunk_avg : HS_CDC_AVG_DEFAULT,
+        o->chunk_max ? o->chunk_max : HS_CDC_MAX_DEFAULT, o->frag_max ? o->frag_max : (1u << 20));
     for (int i = 0; i < nd && n < cap - 4200; i++) {
         if (o->drive_dirs)
             n += (size_t)snprintf(t + n, cap - n, "drive=%s\n", o->drive_dirs[i]);
@@ -195,8 +185,7 @@ int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t
     hs_objects_t *s = calloc(1, sizeof(*s));
     int rc;
     char *p = NULL;
-    if (!s)
-        return HS_ENOMEM;
+    if (!s) return HS_ENOMEM;
     pthread_mutex_init(&s->ec_mu, NULL);
     pthread_mutex_init(&s->repair_mu, NULL);
     s->no_fsync = o->no_fsync;
@@ -212,23 +201,19 @@ int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t
         rc = p && stat(p, &sb) == 0 ? 0 : HS_ENOENT;
         free(p);
         p = NULL;
-        if (rc < 0)
-            goto fail;
+        if (rc < 0) goto fail;
     }
-    if ((rc = mkdir_p(dir)) < 0)
-        goto fail;
+    if ((rc = mkdir_p(dir)) < 0) goto fail;
     p = path_join(dir, "index");
     rc = p ? hs_kv_open("lmdb", p, NULL, &s->kv) : HS_ENOMEM;
     free(p);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     p = path_join(dir, "access");
     hs_kv_opts_t aopts = {.no_sync = 1, .map_size = 8ull << 30};
     rc = p ? hs_kv_open("lmdb", p, &aopts, &s->akv) : HS_ENOMEM;
     free(p);
     p = NULL;
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
 
     static const char ckey[] = "mconfig";
     void *cfg = NULL;
@@ -255,16 +240,13 @@ int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t
                 hs_kv_txn_abort(txn);
         }
         free(text);
-        if (rc < 0)
-            goto fail;
+        if (rc < 0) goto fail;
         rc = hs_kv_get1(s->kv, ckey, sizeof(ckey) - 1, &cfg, &clen);
     }
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     rc = config_load(s, cfg, clen);
     free(cfg);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     if (o->ndrives > 0 && !o->drive_dirs && o->ndrives != s->ndrives) {
         rc = HS_ECONFIG; /* an existing store keeps its drives */
         goto fail;
@@ -272,8 +254,7 @@ int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t
     /* A drive directory that vanished (a replaced disk) is recreated
      * empty; heal fills it. */
     for (int i = 0; i < s->ndrives; i++)
-        if ((rc = mkdir_p(s->drives[i])) < 0)
-            goto fail;
+        if ((rc = mkdir_p(s->drives[i])) < 0) goto fail;
     int lfd = open(s->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lfd < 0) {
         rc = HS_ERR(errno);
@@ -284,7 +265,8 @@ int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t
                               "fragment blocks or headers that failed their checksum on read");
     s->m_repaired = hs_counter("hs_objects_fragments_repaired_total", NULL,
                                "fragments rebuilt from the others and rewritten");
-    s->m_put_bytes = hs_counter("hs_objects_put_bytes_total", NULL, "logical bytes committed by puts");
+    s->m_put_bytes =
+        hs_counter("hs_objects_put_bytes_total", NULL, "logical bytes committed by puts");
     s->m_dedup_bytes = hs_counter("hs_objects_dedup_bytes_total", NULL,
                                   "bytes of puts whose chunks were already stored");
     s->m_get_bytes = hs_counter("hs_objects_get_bytes_total", NULL, "bytes returned by reads");
@@ -297,8 +279,7 @@ fail:
 
 void hs_objects_close(hs_objects_t *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     hs_kv_close(s->kv);
     hs_kv_close(s->akv);
     for (int i = 0; i < s->ndrives; i++)
@@ -321,13 +302,11 @@ int hs__lock(hs_objects_t *s, bool exclusive, bool nonblock)
     /* Each holder opens its own description, so flock orders threads of
      * one process as well as processes. */
     int fd = open(s->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return HS_ERR(errno);
+    if (fd < 0) return HS_ERR(errno);
     int op = (exclusive ? LOCK_EX : LOCK_SH) | (nonblock ? LOCK_NB : 0);
     while (flock(fd, op) < 0) {
         int e = errno;
-        if (e == EINTR)
-            continue;
+        if (e == EINTR) continue;
         close(fd);
         return e == EWOULDBLOCK ? HS_EBUSY : HS_ERR(e);
     }
@@ -336,14 +315,12 @@ int hs__lock(hs_objects_t *s, bool exclusive, bool nonblock)
 
 void hs__unlock(int fd)
 {
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
 }
 
 const hs_ec_t *hs__ec(hs_objects_t *s, int d, int p)
 {
-    if (d < 1 || p < 0 || d + p > HS_EC_MAX)
-        return NULL;
+    if (d < 1 || p < 0 || d + p > HS_EC_MAX) return NULL;
     pthread_mutex_lock(&s->ec_mu);
     if (!s->ecs[d][p]) {
         hs_ec_t *ec = malloc(sizeof(*ec));
@@ -372,16 +349,12 @@ int hs_obj_stat(hs_objects_t *s, const char *name, hs_obj_info_t *info)
     hs_kv_val_t v;
     hs__manifest_t m;
     int rc = hs__key_object(k, name, &klen);
-    if (rc < 0)
-        return rc;
-    if ((rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn)) < 0)
-        return rc;
+    if (rc < 0) return rc;
+    if ((rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn)) < 0) return rc;
     rc = hs_kv_get(txn, k, klen, &v);
-    if (rc == 0)
-        rc = hs__manifest_dec(&m, v.data, v.len);
+    if (rc == 0) rc = hs__manifest_dec(&m, v.data, v.len);
     hs_kv_txn_abort(txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     hs__manifest_info(&m, info);
     hs__manifest_free(&m);
     return 0;
@@ -395,16 +368,13 @@ int hs_obj_delete(hs_objects_t *s, const char *name)
     hs_kv_val_t v;
     hs__manifest_t m;
     int rc = hs__key_object(k, name, &klen);
-    if (rc < 0)
-        return rc;
-    if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0)
-        return rc;
+    if (rc < 0) return rc;
+    if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0) return rc;
     rc = hs_kv_get(txn, k, klen, &v);
     if (rc == 0 && (rc = hs__manifest_dec(&m, v.data, v.len)) == 0) {
         rc = hs__deref_manifest(txn, &m);
         hs__manifest_free(&m);
-        if (rc == 0)
-            rc = hs_kv_del(txn, k, klen);
+        if (rc == 0) rc = hs_kv_del(txn, k, klen);
     }
     if (rc < 0) {
         hs_kv_txn_abort(txn);
@@ -422,14 +392,11 @@ int hs_obj_list(hs_objects_t *s, const char *prefix,
     hs_kv_cursor_t *c;
     hs_kv_val_t key, val;
     char name[HS_OBJ_NAME_MAX + 1];
-    if (plen > HS_OBJ_NAME_MAX)
-        return HS_EINVAL;
+    if (plen > HS_OBJ_NAME_MAX) return HS_EINVAL;
     k[0] = HS_K_OBJECT;
-    if (plen)
-        memcpy(k + 1, prefix, plen);
+    if (plen) memcpy(k + 1, prefix, plen);
     int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     rc = hs_kv_cursor_prefix(txn, k, plen + 1, &c);
     if (rc < 0) {
         hs_kv_txn_abort(txn);
@@ -439,16 +406,13 @@ int hs_obj_list(hs_objects_t *s, const char *prefix,
         hs__manifest_t m;
         hs_obj_info_t info;
         size_t n = key.len - 1;
-        if (n > HS_OBJ_NAME_MAX)
-            continue;
+        if (n > HS_OBJ_NAME_MAX) continue;
         memcpy(name, (const char *)key.data + 1, n);
         name[n] = 0;
-        if (hs__manifest_dec(&m, val.data, val.len) < 0)
-            continue;
+        if (hs__manifest_dec(&m, val.data, val.len) < 0) continue;
         hs__manifest_info(&m, &info);
         hs__manifest_free(&m);
-        if ((rc = fn(arg, name, &info)) != 0)
-            break;
+        if ((rc = fn(arg, name, &info)) != 0) break;
     }
     hs_kv_cursor_close(c);
     hs_kv_txn_abort(txn);

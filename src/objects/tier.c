@@ -44,29 +44,24 @@ void hs_tier_policy_default(hs_tier_policy_t *p)
 
 double hs_access_decay(double score, uint64_t last_ns, uint64_t now_ns, uint64_t half_life_ns)
 {
-    if (now_ns <= last_ns)
-        return score;
+    if (now_ns <= last_ns) return score;
     return score * exp2(-(double)(now_ns - last_ns) / (double)half_life_ns);
 }
 
 double hs_access_next_ns(double score, uint64_t last_ns, uint64_t now_ns, uint64_t half_life_ns)
 {
     double s = hs_access_decay(score, last_ns, now_ns, half_life_ns);
-    if (s <= 0)
-        return INFINITY;
+    if (s <= 0) return INFINITY;
     return (double)half_life_ns / (s * M_LN2);
 }
 
 hs_tier_t hs_tier_choose(const hs_tier_policy_t *p, double score, uint64_t last_ns,
                          uint64_t created_ns, uint64_t now_ns, hs_tier_t current)
 {
-    if (now_ns - created_ns < p->min_age_ns && now_ns >= created_ns)
-        return current;
+    if (now_ns - created_ns < p->min_age_ns && now_ns >= created_ns) return current;
     double next = hs_access_next_ns(score, last_ns, now_ns, p->half_life_ns);
-    if (next <= (double)p->hot_window_ns)
-        return HS_TIER_HOT;
-    if (next <= (double)p->warm_window_ns)
-        return HS_TIER_WARM;
+    if (next <= (double)p->hot_window_ns) return HS_TIER_HOT;
+    if (next <= (double)p->warm_window_ns) return HS_TIER_WARM;
     return HS_TIER_COLD;
 }
 
@@ -80,10 +75,8 @@ static int acc_get(hs_kv_txn_t *txn, const uint8_t *k, size_t klen, acc_t *a)
 {
     hs_kv_val_t v;
     int rc = hs_kv_get(txn, k, klen, &v);
-    if (rc < 0)
-        return rc;
-    if (v.len != sizeof(*a))
-        return HS_ECORRUPT;
+    if (rc < 0) return rc;
+    if (v.len != sizeof(*a)) return HS_ECORRUPT;
     memcpy(a, v.data, sizeof(*a));
     return 0;
 }
@@ -95,8 +88,7 @@ void hs__access_record(hs_objects_t *s, const char *name)
     hs_kv_txn_t *txn;
     acc_t a = {0};
     uint64_t now = hs__now_ns();
-    if (hs__key_object(k, name, &klen) < 0 || hs_kv_txn_begin(s->akv, 0, &txn) < 0)
-        return;
+    if (hs__key_object(k, name, &klen) < 0 || hs_kv_txn_begin(s->akv, 0, &txn) < 0) return;
     if (acc_get(txn, k, klen, &a) == 0)
         a.score = hs_access_decay(a.score, a.last_ns, now, policy.half_life_ns);
     else
@@ -118,12 +110,10 @@ int hs_obj_access_get(hs_objects_t *s, const char *name, double *score, uint64_t
     hs_kv_txn_t *txn;
     acc_t a;
     int rc = hs__key_object(k, name, &klen);
-    if (rc < 0 || (rc = hs_kv_txn_begin(s->akv, HS_KV_RDONLY, &txn)) < 0)
-        return rc;
+    if (rc < 0 || (rc = hs_kv_txn_begin(s->akv, HS_KV_RDONLY, &txn)) < 0) return rc;
     rc = acc_get(txn, k, klen, &a);
     hs_kv_txn_abort(txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     *score = a.score;
     *last_ns = a.last_ns;
     *count = a.count;
@@ -136,8 +126,7 @@ int hs_obj_access_set(hs_objects_t *s, const char *name, double score, uint64_t 
     size_t klen;
     acc_t a = {.score = score, .last_ns = last_ns, .count = 1};
     int rc = hs__key_object(k, name, &klen);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     return hs_kv_put1(s->akv, k, klen, &a, sizeof(a));
 }
 
@@ -159,21 +148,15 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
     uint8_t *sbuf = NULL, *raw = NULL;
     size_t scap = 0;
     uint64_t sid = 0;
-    if (t > HS_TIER_COLD)
-        return HS_EINVAL;
+    if (t > HS_TIER_COLD) return HS_EINVAL;
     int rc = hs__key_object(k, name, &klen);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     int lk = hs__lock(s, false, false);
-    if (lk < 0)
-        return lk;
-    if ((rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn)) < 0)
-        goto out;
+    if (lk < 0) return lk;
+    if ((rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn)) < 0) goto out;
     rc = hs_kv_get(txn, k, klen, &v);
-    if (rc == 0)
-        rc = hs__manifest_dec(&m, v.data, v.len);
-    if (rc < 0)
-        goto out;
+    if (rc == 0) rc = hs__manifest_dec(&m, v.data, v.len);
+    if (rc < 0) goto out;
     mv = calloc(m.nchunks + 1, sizeof(*mv));
     if (!mv || (rc = hs__packer_new(s, t, &pk)) < 0) {
         rc = rc < 0 ? rc : HS_ENOMEM;
@@ -181,18 +164,14 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
     }
     for (uint32_t i = 0; i < m.nchunks; i++) {
         hs__chunk_rec_t c;
-        if (hs__get_chunk(txn, m.chunks[i].hash, &c) < 0)
-            continue;
-        if (c.tier == t || (c.refs > 1 && t > c.tier))
-            continue;
+        if (hs__get_chunk(txn, m.chunks[i].hash, &c) < 0) continue;
+        if (c.tier == t || (c.refs > 1 && t > c.tier)) continue;
         bool dup = false;
         for (size_t j = 0; j < nmv && !dup; j++)
             dup = memcmp(mv[j].hash, m.chunks[i].hash, 32) == 0;
-        if (dup)
-            continue;
+        if (dup) continue;
         hs__stripe_rec_t st;
-        if ((rc = hs__get_stripe(txn, c.stripe, &st)) < 0)
-            goto out;
+        if ((rc = hs__get_stripe(txn, c.stripe, &st)) < 0) goto out;
         if (sid != c.stripe) {
             size_t need = (size_t)st.d * st.frag_len;
             if (need > scap) {
@@ -204,8 +183,7 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
                 sbuf = nb;
                 scap = need;
             }
-            if ((rc = hs__stripe_load(s, c.stripe, &st, sbuf, false, true, NULL)) < 0)
-                goto out;
+            if ((rc = hs__stripe_load(s, c.stripe, &st, sbuf, false, true, NULL)) < 0) goto out;
             sid = c.stripe;
         }
         uint8_t *nr = realloc(raw, c.raw_len ? c.raw_len : 1);
@@ -225,16 +203,13 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
         }
         memcpy(mv[nmv].hash, m.chunks[i].hash, 32);
         mv[nmv].old = c;
-        if ((rc = hs__packer_add(pk, mv[nmv].hash, raw, c.raw_len, &mv[nmv].rec)) < 0)
-            goto out;
+        if ((rc = hs__packer_add(pk, mv[nmv].hash, raw, c.raw_len, &mv[nmv].rec)) < 0) goto out;
         nmv++;
     }
     hs_kv_txn_abort(txn);
     txn = NULL;
-    if ((rc = hs__packer_flush(pk)) < 0)
-        goto out;
-    if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0)
-        goto out;
+    if ((rc = hs__packer_flush(pk)) < 0) goto out;
+    if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0) goto out;
     uint64_t *ids;
     hs__stripe_rec_t *recs;
     size_t ns = hs__packer_stripes(pk, &ids, &recs);
@@ -247,8 +222,7 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
             c.off != mv[i].old.off)
             continue; /* moved or freed meanwhile: our copy is garbage */
         mv[i].rec.refs = c.refs;
-        if ((rc = hs__put_chunk(txn, mv[i].hash, &mv[i].rec)) < 0)
-            break;
+        if ((rc = hs__put_chunk(txn, mv[i].hash, &mv[i].rec)) < 0) break;
         hs_kv_del(txn, rk, hs__key_rev(rk, c.stripe, c.off));
         rc = hs_kv_put(txn, rk, hs__key_rev(rk, mv[i].rec.stripe, mv[i].rec.off), mv[i].hash, 32);
         for (size_t j = 0; j < ns; j++)
@@ -298,8 +272,7 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
         txn = NULL;
     }
 out:
-    if (txn)
-        hs_kv_txn_abort(txn);
+    if (txn) hs_kv_txn_abort(txn);
     hs__packer_free(pk);
     hs__manifest_free(&m);
     free(mv);
@@ -326,14 +299,12 @@ static int collect(void *arg, const char *name, const hs_obj_info_t *info)
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 64;
         cand_t *na = realloc(c->a, nc * sizeof(*na));
-        if (!na)
-            return HS_ENOMEM;
+        if (!na) return HS_ENOMEM;
         c->a = na;
         c->cap = nc;
     }
     c->a[c->n].name = strdup(name);
-    if (!c->a[c->n].name)
-        return HS_ENOMEM;
+    if (!c->a[c->n].name) return HS_ENOMEM;
     c->a[c->n].mtime = info->mtime_ns;
     c->a[c->n].tier = (uint8_t)info->tier;
     c->n++;
@@ -345,18 +316,16 @@ int hs_objects_tier_pass(hs_objects_t *s, uint64_t now_ns, const hs_obj_maint_op
 {
     hs_obj_report_t dummy;
     cands_t c = {0};
-    if (!rep)
-        rep = &dummy;
+    if (!rep) rep = &dummy;
     memset(rep, 0, sizeof(*rep));
-    if (now_ns == 0)
-        now_ns = hs__now_ns();
+    if (now_ns == 0) now_ns = hs__now_ns();
     int rc = hs_obj_list(s, NULL, collect, &c);
     for (size_t i = 0; rc == 0 && i < c.n; i++) {
         double score = 0;
         uint64_t last = c.a[i].mtime, count = 0;
         hs_obj_access_get(s, c.a[i].name, &score, &last, &count);
-        hs_tier_t want = hs_tier_choose(&policy, score, last, c.a[i].mtime, now_ns,
-                                        (hs_tier_t)c.a[i].tier);
+        hs_tier_t want =
+            hs_tier_choose(&policy, score, last, c.a[i].mtime, now_ns, (hs_tier_t)c.a[i].tier);
         rep->objects++;
         if (want != c.a[i].tier) {
             int mr = hs_obj_set_tier(s, c.a[i].name, want);
@@ -365,8 +334,7 @@ int hs_objects_tier_pass(hs_objects_t *s, uint64_t now_ns, const hs_obj_maint_op
             else if (mr != HS_ENOENT)
                 rep->errors++;
         }
-        if (opts && opts->progress)
-            opts->progress(opts->progress_arg, "tier", i + 1, c.n);
+        if (opts && opts->progress) opts->progress(opts->progress_arg, "tier", i + 1, c.n);
     }
     for (size_t i = 0; i < c.n; i++)
         free(c.a[i].name);

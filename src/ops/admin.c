@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/listeners.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/str.h"
@@ -94,7 +95,7 @@ static int start(void *arg, hs_loop_t *loop, unsigned index, void **state)
         .idle_timeout_ms = 60000,
         .send_timeout_ms = 30000,
         .max_connections = 256,
-        .listen_fd = -1,
+        .listen_fd = hs_listeners_fd(o->listen, 0),
     };
     int rc = hs_http_server_start(loop, &so, &a->srv);
     if (rc != 0) {

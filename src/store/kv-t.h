@@ -28,9 +28,9 @@ enum {
 
 /* Options given to an engine's open. Zero means "engine default". */
 typedef struct hs_kv_opts {
-    uint64_t map_size;   /* upper bound of the store's size in bytes */
-    int max_readers;     /* concurrent read transactions (threads) */
-    int no_sync;         /* 1: commits are not flushed (advisory data only) */
+    uint64_t map_size; /* upper bound of the store's size in bytes */
+    int max_readers;   /* concurrent read transactions (threads) */
+    int no_sync;       /* 1: commits are not flushed (advisory data only) */
 } hs_kv_opts_t;
 
 /*

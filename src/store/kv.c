@@ -17,8 +17,7 @@ static const hs_kv_ops_t *const engines[] = {
 const hs_kv_ops_t *hs_kv_engine(const char *name)
 {
     for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
-        if (strcmp(engines[i]->name, name) == 0)
-            return engines[i];
+        if (strcmp(engines[i]->name, name) == 0) return engines[i];
     return NULL;
 }
 
@@ -26,15 +25,13 @@ int hs_kv_open(const char *engine, const char *path, const hs_kv_opts_t *opts, h
 {
     const hs_kv_ops_t *ops = hs_kv_engine(engine ? engine : "lmdb");
     hs_kv_opts_t none = {0};
-    if (!ops)
-        return HS_ENOENT;
+    if (!ops) return HS_ENOENT;
     return ops->open(path, opts ? opts : &none, out);
 }
 
 void hs_kv_close(hs_kv_t *kv)
 {
-    if (kv)
-        kv->ops->close(kv);
+    if (kv) kv->ops->close(kv);
 }
 
 int hs_kv_sync(hs_kv_t *kv)
@@ -54,8 +51,7 @@ int hs_kv_txn_commit(hs_kv_txn_t *txn)
 
 void hs_kv_txn_abort(hs_kv_txn_t *txn)
 {
-    if (txn)
-        txn->ops->txn_abort(txn);
+    if (txn) txn->ops->txn_abort(txn);
 }
 
 int hs_kv_get(hs_kv_txn_t *txn, const void *key, size_t klen, hs_kv_val_t *val)
@@ -85,13 +81,11 @@ int hs_kv_cursor_prefix(hs_kv_txn_t *txn, const void *prefix, size_t plen, hs_kv
      * every key that starts with prefix (none if the prefix is all 0xff). */
     unsigned char end[256];
     size_t elen = plen;
-    if (plen > sizeof(end))
-        return HS_EINVAL;
+    if (plen > sizeof(end)) return HS_EINVAL;
     memcpy(end, prefix, plen);
     while (elen > 0 && end[elen - 1] == 0xff)
         elen--;
-    if (elen == 0)
-        return hs_kv_cursor_open(txn, prefix, plen, NULL, 0, out);
+    if (elen == 0) return hs_kv_cursor_open(txn, prefix, plen, NULL, 0, out);
     end[elen - 1]++;
     return hs_kv_cursor_open(txn, prefix, plen, end, elen, out);
 }
@@ -103,8 +97,7 @@ int hs_kv_cursor_next(hs_kv_cursor_t *c, hs_kv_val_t *key, hs_kv_val_t *val)
 
 void hs_kv_cursor_close(hs_kv_cursor_t *c)
 {
-    if (c)
-        c->ops->cursor_close(c);
+    if (c) c->ops->cursor_close(c);
 }
 
 int hs_kv_get1(hs_kv_t *kv, const void *key, size_t klen, void **out, size_t *outlen)
@@ -112,8 +105,7 @@ int hs_kv_get1(hs_kv_t *kv, const void *key, size_t klen, void **out, size_t *ou
     hs_kv_txn_t *txn;
     hs_kv_val_t v;
     int rc = hs_kv_txn_begin(kv, HS_KV_RDONLY, &txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     rc = hs_kv_get(txn, key, klen, &v);
     if (rc == 0) {
         void *copy = malloc(v.len ? v.len : 1);
@@ -133,8 +125,7 @@ int hs_kv_put1(hs_kv_t *kv, const void *key, size_t klen, const void *val, size_
 {
     hs_kv_txn_t *txn;
     int rc = hs_kv_txn_begin(kv, 0, &txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     rc = hs_kv_put(txn, key, klen, val, vlen);
     if (rc < 0) {
         hs_kv_txn_abort(txn);
@@ -147,8 +138,7 @@ int hs_kv_del1(hs_kv_t *kv, const void *key, size_t klen)
 {
     hs_kv_txn_t *txn;
     int rc = hs_kv_txn_begin(kv, 0, &txn);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     rc = hs_kv_del(txn, key, klen);
     if (rc < 0) {
         hs_kv_txn_abort(txn);

@@ -66,8 +66,7 @@ static int lmdb_open(const char *path, const hs_kv_opts_t *opts, hs_kv_t **out)
     lmdb_kv_t *kv = calloc(1, sizeof(*kv));
     MDB_txn *txn = NULL;
     int rc;
-    if (!kv)
-        return HS_ENOMEM;
+    if (!kv) return HS_ENOMEM;
     kv->base.ops = &hs_kv_lmdb_ops;
     if (mkdir(path, 0755) < 0 && errno != EEXIST) {
         rc = HS_ERR(errno);
@@ -75,39 +74,32 @@ static int lmdb_open(const char *path, const hs_kv_opts_t *opts, hs_kv_t **out)
         return rc;
     }
     rc = mdb_env_create(&kv->env);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     /* The map is address space, not disk: the file grows as data does. */
     rc = mdb_env_set_mapsize(kv->env, opts->map_size ? opts->map_size : (64ull << 30));
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     rc = mdb_env_set_maxreaders(kv->env, opts->max_readers > 0 ? (unsigned)opts->max_readers : 256);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     /* MDB_NOTLS: read transactions are not bound to a thread slot, so a
      * thread pool can run them; MDB_NORDAHEAD: lookups are random. */
     rc = mdb_env_open(kv->env, path, MDB_NOTLS | MDB_NORDAHEAD | (opts->no_sync ? MDB_NOSYNC : 0),
                       0644);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     int dead = 0;
     mdb_reader_check(kv->env, &dead); /* slots of killed processes */
     rc = mdb_txn_begin(kv->env, NULL, 0, &txn);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     rc = mdb_dbi_open(txn, NULL, 0, &kv->dbi);
     if (rc) {
         mdb_txn_abort(txn);
         goto fail;
     }
     rc = mdb_txn_commit(txn);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     *out = &kv->base;
     return 0;
 fail:
-    if (kv->env)
-        mdb_env_close(kv->env);
+    if (kv->env) mdb_env_close(kv->env);
     free(kv);
     return map_err(rc);
 }
@@ -124,8 +116,7 @@ static int lmdb_txn_begin(hs_kv_t *base, int flags, hs_kv_txn_t **out)
 {
     lmdb_kv_t *kv = (lmdb_kv_t *)base;
     lmdb_txn_t *t = malloc(sizeof(*t));
-    if (!t)
-        return HS_ENOMEM;
+    if (!t) return HS_ENOMEM;
     t->base.ops = &hs_kv_lmdb_ops;
     t->kv = kv;
     int rc = mdb_txn_begin(kv->env, NULL, (flags & HS_KV_RDONLY) ? MDB_RDONLY : 0, &t->txn);
@@ -157,8 +148,7 @@ static int lmdb_get(hs_kv_txn_t *base, const void *key, size_t klen, hs_kv_val_t
     lmdb_txn_t *t = (lmdb_txn_t *)base;
     MDB_val k = {klen, (void *)key}, v;
     int rc = mdb_get(t->txn, t->kv->dbi, &k, &v);
-    if (rc)
-        return map_err(rc);
+    if (rc) return map_err(rc);
     val->data = v.mv_data;
     val->len = v.mv_size;
     return 0;
@@ -168,8 +158,7 @@ static int lmdb_put(hs_kv_txn_t *base, const void *key, size_t klen, const void 
 {
     lmdb_txn_t *t = (lmdb_txn_t *)base;
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    if (klen == 0)
-        return HS_EINVAL;
+    if (klen == 0) return HS_EINVAL;
     return map_err(mdb_put(t->txn, t->kv->dbi, &k, &v, 0));
 }
 
@@ -185,8 +174,7 @@ static int lmdb_cursor_open(hs_kv_txn_t *base, const void *start, size_t slen, c
 {
     lmdb_txn_t *t = (lmdb_txn_t *)base;
     lmdb_cursor_t *c = calloc(1, sizeof(*c) + slen + elen + 2);
-    if (!c)
-        return HS_ENOMEM;
+    if (!c) return HS_ENOMEM;
     c->base.ops = &hs_kv_lmdb_ops;
     c->start = (char *)(c + 1);
     memcpy(c->start, start, slen);
@@ -208,8 +196,7 @@ static int lmdb_cursor_open(hs_kv_txn_t *base, const void *start, size_t slen, c
 static int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
     int r = memcmp(a, b, alen < blen ? alen : blen);
-    if (r)
-        return r;
+    if (r) return r;
     return alen < blen ? -1 : alen > blen;
 }
 
@@ -230,12 +217,9 @@ static int lmdb_cursor_next(hs_kv_cursor_t *base, hs_kv_val_t *key, hs_kv_val_t 
     } else {
         rc = mdb_cursor_get(c->cur, &k, &v, MDB_NEXT);
     }
-    if (rc == MDB_NOTFOUND)
-        return HS_EOF;
-    if (rc)
-        return map_err(rc);
-    if (c->end && key_cmp(k.mv_data, k.mv_size, c->end, c->elen) >= 0)
-        return HS_EOF;
+    if (rc == MDB_NOTFOUND) return HS_EOF;
+    if (rc) return map_err(rc);
+    if (c->end && key_cmp(k.mv_data, k.mv_size, c->end, c->elen) >= 0) return HS_EOF;
     key->data = k.mv_data;
     key->len = k.mv_size;
     val->data = v.mv_data;

@@ -70,6 +70,19 @@ def defaults_shown():
 
 
 @test
+def durations_and_sizes():
+    skip_peer()
+    sets = {"http.header_timeout": "500ms", "http.idle_timeout": "2m", "shutdown.drain_timeout": "1h",
+            "http.max_header_bytes": "32k", "http.max_body_bytes": "1g", "static.cache_bytes": "3m"}
+    args = []
+    for k, v in sets.items():
+        args += ["--set", "%s=%s" % (k, v)]
+    cfg, _ = effective(*args)
+    for k, v in sets.items():
+        assert parse_num(cfg[k]) == parse_num(v), "%s=%s shows as %r" % (k, v, cfg[k])
+
+
+@test
 def dump_round_trips():
     skip_peer()
     _, text = effective("--set", "http.header_timeout=7s")

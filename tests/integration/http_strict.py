@@ -69,7 +69,9 @@ def check_malformed(port, name, want, data):
             hslib.check_error_response(r, r.status)
         except AssertionError as e:
             return "%s: %s" % (name, e)
-        if not hslib.PEER and not r.has_token("Connection", "close"):
+        # a 405 may go out before the (bad) body is read: it cannot announce
+        # the close, but the close itself is still required below
+        if not hslib.PEER and r.status != 405 and not r.has_token("Connection", "close"):
             return "%s: %d without Connection: close" % (name, r.status)
         if not c.closed_within(3):
             extra = c.buf[:120]

@@ -65,6 +65,15 @@ def main():
             check(rep["frags_corrupt"] == 0 and rep["frags_missing"] == 0,
                   "clean after repair: %s" % rep)
 
+        # the scrubber's rate bound holds: ~N bytes at R bytes/s take >= N/R
+        import time
+        stored = sum(os.path.getsize(f) for f in s.fragment_files())
+        rate = max(stored // 2, 1)  # about two seconds
+        t0 = time.monotonic()
+        rep = s.report(s.run("scrub", "--rate", str(rate)))
+        took = time.monotonic() - t0
+        check(took >= 0.8 * rep["bytes_read"] / rate, "scrub honoured --rate (%.2fs, %s)" % (took, rep))
+
         # beyond P: three fragments of one stripe corrupted -> an error
         groups = by_stripe(s.fragment_files())
         # the largest stripe, its first three data fragments: live bytes

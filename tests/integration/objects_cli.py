@@ -39,6 +39,19 @@ def main():
         s.run("tier", "text", "warm")
         check("tier=warm" in s.run("stat", "text").stdout.decode(), "moved to warm")
         check(s.get_bytes("text")[1] == b"compressible line of text\n" * 40000, "warm reads back")
+        # policy pass: with tiny windows, an object accessed once is
+        # predicted far from its next access and goes cold; min age 0
+        s.put_bytes("policy", b"policy driven " * 50000)
+        knobs = ("--set", "objects.tier_min_age=0s", "--set", "objects.tier_hot_window=1ms",
+                 "--set", "objects.tier_warm_window=2ms")
+        rep = s.report(s.run("tier", *knobs))
+        check(rep["moved"] >= 1, "tier pass moved objects: %s" % rep)
+        check("tier=cold" in s.run("stat", "policy").stdout.decode(), "policy put it cold")
+        check(s.get_bytes("policy")[1] == b"policy driven " * 50000, "cold reads back")
+        # and with wide windows, recently read objects come back hot
+        knobs = ("--set", "objects.tier_min_age=0s", "--set", "objects.tier_hot_window=1000h")
+        s.run("tier", *knobs)
+        check("tier=hot" in s.run("stat", "policy").stdout.decode(), "policy brought it back hot")
         p = s.run("tier", "text", "lukewarm", check=False)
         check(p.returncode == 2, "bad tier name is a usage error")
         # failures name what failed
@@ -54,7 +67,7 @@ def main():
         check(p.returncode == 2 and b"unknown subcommand" in p.stderr, "unknown subcommand")
         # rm + gc reclaim
         before = len(s.fragment_files())
-        s.run("rm", "a/1", "a/2", "b", "text")
+        s.run("rm", "a/1", "a/2", "b", "text", "policy")
         rep = s.report(s.run("gc"))
         check(rep["stripes_freed"] >= 1 and len(s.fragment_files()) < before, "gc reclaimed")
         check(len(s.fragment_files()) == 0, "nothing left: %r" % s.fragment_files())

@@ -21,6 +21,25 @@ def main():
         with open(src, "wb") as f:
             f.write(os.urandom(24_000_000))
         srcdata = open(src, "rb").read()
+        # several writer processes at once on one store (flock + LMDB across
+        # processes), overlapping content so their dedup races
+        procs = []
+        for k in range(4):
+            start = k * 1_000_000
+            piece = os.path.join(s.scratch, "par%d" % k)
+            with open(piece, "wb") as f:
+                f.write(srcdata[start:start + 6_000_000])
+            procs.append((k, start, subprocess.Popen(
+                [BIN, "objects", "put", "par%d" % k, piece, "--data", s.data, "--drives", "6"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
+        for k, start, p in procs:
+            _, err = p.communicate()
+            check(p.returncode == 0, "parallel put %d: %s" % (k, err.decode()))
+            acked["par%d" % k] = srcdata[start:start + 6_000_000]
+        for n, data in acked.items():
+            check(s.get_bytes(n)[1] == data, "parallel put %s intact" % n)
+        check(s.run("fsck", "--verify").returncode == 0, "fsck clean after parallel puts")
+
         killed = 0
         acks = 0
         for it in range(iters):
@@ -31,7 +50,11 @@ def main():
                 f.write(srcdata[start:start + size])
             name = "o%03d" % rng.randrange(12)  # names repeat: overwrites
             cmd = [BIN, "objects", "put", name, piece, "--data", s.data, "--drives", "6"]
-            if it % 5 == 4:  # sometimes kill a delete + gc instead
+            if it % 7 == 6 and acked:  # sometimes kill a tier move instead
+                victim = rng.choice(sorted(acked))
+                cmd = [BIN, "objects", "tier", victim, rng.choice(["warm", "cold", "hot"]),
+                       "--data", s.data]
+            elif it % 5 == 4:  # sometimes kill a delete + gc instead
                 victim = rng.choice(sorted(acked)) if acked else name
                 s.run("rm", victim, check=False)
                 acked.pop(victim, None)
@@ -43,7 +66,9 @@ def main():
                 p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
                 data = srcdata[start:start + size]
-                kill_at = rng.uniform(0.0, 2.0) * len(data)
+                # every fourth put is left to finish, so acknowledged puts
+                # are checked however slow the machine is
+                kill_at = rng.uniform(0.0, 2.0) * len(data) if it % 4 != 3 else float("inf")
                 step = max(len(data) // 8, 1)
                 sent = 0
                 try:
@@ -53,7 +78,10 @@ def main():
                         sent += step
                     if sent >= len(data):
                         p.stdin.close()
-                        time.sleep(rng.uniform(0.0, 0.4))
+                        if kill_at == float("inf"):
+                            p.wait()
+                        else:
+                            time.sleep(rng.uniform(0.0, 0.4))
                 except BrokenPipeError:
                     pass
             else:

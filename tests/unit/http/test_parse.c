@@ -524,6 +524,10 @@ static void test_te_other_coding(void **state)
               501);
     req_fails("POST / HTTP/1.1\r\n" HOST "Transfer-Encoding: identity, chunked\r\n\r\n", 501);
     req_fails("POST / HTTP/1.1\r\n" HOST "Transfer-Encoding: x;q=\"a,b\" , chunked\r\n\r\n", 501);
+    req_fails("POST / HTTP/1.1\r\n" HOST "Transfer-Encoding: x;q = \"a\\\",chunked\" , chunked\r\n\r\n",
+              501);
+    /* the quoted "chunked" above is a parameter, not a coding: last is x */
+    req_fails("POST / HTTP/1.1\r\n" HOST "Transfer-Encoding: x;q=\"a\\\",chunked\"\r\n\r\n", 400);
 }
 
 static void test_smuggle_te_syntax(void **state)
@@ -802,6 +806,8 @@ static void test_response_framing(void **state)
     assert_true(M.keep_alive);
     resp_ok(HS_HTTP_GET, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
     assert_int_equal(M.framing, HS_HTTP_BODY_CHUNKED);
+    resp_ok(HS_HTTP_GET, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip;q=\"a\\\", chunked\"\r\n\r\n");
+    assert_int_equal(M.framing, HS_HTTP_BODY_EOF);
     resp_ok(HS_HTTP_GET, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n");
     assert_int_equal(M.framing, HS_HTTP_BODY_EOF);
     assert_false(M.keep_alive);

@@ -90,7 +90,10 @@ static void on_body(hs_http_req_t *req, const char *data, size_t len, int status
     if (status < 0) {
         /* the engine answers or closes; on_abort ends the response */
         atomic_fetch_add(&body_errors, 1);
-        st->body_err = status;
+        /* The engine answers a framing error itself, or calls on_abort
+         * when the client is gone: either way this state is ours to free. */
+        req->data = NULL;
+        free(st);
         return;
     }
     for (size_t i = 0; i < len; i++)

@@ -27,14 +27,12 @@ static uint8_t *rnd(size_t n, uint64_t seed)
 /* The definition, one byte at a time. */
 static size_t ref_next(const hs_cdc_t *c, const uint8_t *p, size_t n)
 {
-    if (n <= c->min)
-        return n;
+    if (n <= c->min) return n;
     size_t end = n < c->max ? n : c->max, i;
     uint64_t h = 0;
     for (i = c->min; i < end; i++) {
         h = (h << 1) + gear[p[i]];
-        if (!(h & (i < c->avg ? c->mask_s : c->mask_l)))
-            return i + 1;
+        if (!(h & (i < c->avg ? c->mask_s : c->mask_l))) return i + 1;
     }
     return end;
 }
@@ -64,8 +62,7 @@ static void test_matches_reference_and_bounds(void **state)
             assert_int_equal(k, ref_next(&c, p + pos, n - pos));
             assert_true(k >= 1);
             assert_true(k <= c.max);
-            if (pos + k < n)
-                assert_true(k > c.min);
+            if (pos + k < n) assert_true(k > c.min);
             pos += k;
             chunks++;
         }
@@ -117,8 +114,7 @@ static void test_insertion_resyncs(void **state)
         nb++;
         size_t want = pos <= n / 2 ? pos : pos - 10;
         for (size_t i = 0; i < na; i++)
-            if (cuts_a[i] == want)
-                same++;
+            if (cuts_a[i] == want) same++;
     }
     /* all but the one or two chunks around the edit line up again */
     assert_true(same + 3 >= nb);

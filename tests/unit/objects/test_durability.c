@@ -20,8 +20,7 @@
 
 static void near(double got, double want, double rel)
 {
-    if (fabs(got - want) > rel * fabs(want))
-        fail_msg("got %.8g want %.8g", got, want);
+    if (fabs(got - want) > rel * fabs(want)) fail_msg("got %.8g want %.8g", got, want);
 }
 
 static void test_lambda(void **state)

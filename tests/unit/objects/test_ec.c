@@ -33,8 +33,7 @@ static void check_geometry(int d, int p, size_t len)
             have[i] = !(mask & (1u << i));
             want[i] = 1;
             memcpy(work[i], orig[i], len);
-            if (!have[i])
-                memset(work[i], 0xAA, len);
+            if (!have[i]) memset(work[i], 0xAA, len);
         }
         int rc = hs_ec_rebuild(&ec, len, work, have, want);
         if (lost > p) {

@@ -49,8 +49,12 @@ static uint8_t *rnd(size_t n, uint64_t seed)
 static hs_objects_t *open_small(void)
 {
     /* small chunks and fragments so a few hundred KiB span many stripes */
-    hs_objects_opts_t o = {.ndrives = 6, .chunk_min = 1024, .chunk_avg = 4096,
-                           .chunk_max = 16384, .frag_max = 16384, .no_fsync = true};
+    hs_objects_opts_t o = {.ndrives = 6,
+                           .chunk_min = 1024,
+                           .chunk_avg = 4096,
+                           .chunk_max = 16384,
+                           .frag_max = 16384,
+                           .no_fsync = true};
     hs_objects_t *s;
     assert_int_equal(hs_objects_open(dir, &o, &s), 0);
     return s;
@@ -76,21 +80,18 @@ static int get(hs_objects_t *s, const char *name, uint64_t off, uint64_t len, ui
 {
     hs_obj_reader_t *r;
     int rc = hs_obj_get_open(s, name, off, len, &r);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     size_t cap = 1 << 16, n = 0;
     uint8_t *b = malloc(cap);
     for (;;) {
-        if (n + 5000 > cap)
-            b = realloc(b, cap *= 2);
+        if (n + 5000 > cap) b = realloc(b, cap *= 2);
         long k = hs_obj_read(r, b + n, 5000);
         if (k < 0) {
             free(b);
             hs_obj_get_close(r);
             return (int)k;
         }
-        if (k == 0)
-            break;
+        if (k == 0) break;
         n += (size_t)k;
     }
     hs_obj_get_close(r);
@@ -117,11 +118,9 @@ static size_t count_files(void)
         snprintf(path, sizeof(path), "%s/drives/d%02d", dir, i);
         DIR *d = opendir(path);
         struct dirent *de;
-        if (!d)
-            continue;
+        if (!d) continue;
         while ((de = readdir(d)))
-            if (de->d_name[0] != '.')
-                n++;
+            if (de->d_name[0] != '.') n++;
         closedir(d);
     }
     return n;
@@ -295,8 +294,7 @@ static void test_bitrot_detected_and_repaired(void **state)
         DIR *dd = opendir(path);
         struct dirent *de;
         while ((de = readdir(dd))) {
-            if (de->d_name[0] == '.')
-                continue;
+            if (de->d_name[0] == '.') continue;
             char f[1024];
             snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
             flip_byte(f, 600); /* past the 512-byte header */
@@ -319,8 +317,7 @@ static void test_bitrot_detected_and_repaired(void **state)
     struct dirent *de;
     int flipped = 0;
     while ((de = readdir(dd)) && !flipped) {
-        if (de->d_name[0] == '.')
-            continue;
+        if (de->d_name[0] == '.') continue;
         char f[1024];
         snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
         flip_byte(f, 30);
@@ -427,8 +424,7 @@ static void *thread_main(void *arg)
                 got += (size_t)k2;
             hs_obj_get_close(r);
         }
-        if (got != n || memcmp(b, p, n) != 0)
-            t->failures++;
+        if (got != n || memcmp(b, p, n) != 0) t->failures++;
         free(b);
         free(p);
     }
@@ -458,6 +454,83 @@ static void test_threads_share_a_handle(void **state)
     assert_int_equal(hs_objects_gc(s, NULL, &rep), 0);
     assert_int_equal(hs_objects_fsck(s, &o, &rep), 0);
     free(shared);
+    hs_objects_close(s);
+}
+
+static void test_background_scrub_repairs(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    uint8_t *p = rnd(100000, 12);
+    put(s, "o", p, 100000, HS_TIER_HOT, NULL);
+    /* corrupt one fragment of drive 2; nobody reads it */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/drives/d02", dir);
+    DIR *dd = opendir(path);
+    struct dirent *de;
+    while ((de = readdir(dd))) {
+        if (de->d_name[0] == '.') continue;
+        char f[1024];
+        snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+        flip_byte(f, 1000);
+        break;
+    }
+    closedir(dd);
+    hs_obj_bg_opts_t o = {.interval_ms = 10, .scrub_rate_bps = 0, .gc = true};
+    o.scrub_rate_bps = 1ull << 30;
+    hs_obj_bg_t *bg;
+    assert_int_equal(hs_objects_bg_start(s, &o, &bg), 0);
+    uint64_t det = 0, fixed = 0;
+    for (int i = 0; i < 500 && fixed == 0; i++) {
+        usleep(10000);
+        hs_objects_counters(s, &det, &fixed);
+    }
+    assert_true(hs_objects_bg_stop(bg) >= 1);
+    assert_true(det >= 1);
+    assert_true(fixed >= 1);
+    hs_obj_report_t rep;
+    hs_obj_maint_opts_t v = {.verify_data = true};
+    assert_int_equal(hs_objects_fsck(s, &v, &rep), 0);
+    expect_object(s, "o", p, 100000);
+    free(p);
+    hs_objects_close(s);
+}
+
+static void test_random_ranges(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_small();
+    size_t n = 500000;
+    uint8_t *p = rnd(n, 13);
+    put(s, "o", p, n, HS_TIER_HOT, NULL);
+    put(s, "w", p, n / 2, HS_TIER_WARM, NULL); /* dedup'd prefix, other tier */
+    srand(5);
+    for (int k = 0; k < 200; k++) {
+        uint64_t off = (uint64_t)rand() % n, len = (uint64_t)rand() % 70000;
+        uint8_t *b;
+        size_t bl;
+        assert_int_equal(get(s, "o", off, len, &b, &bl), 0);
+        size_t want = off + len > n ? n - off : len;
+        assert_int_equal(bl, want);
+        assert_memory_equal(b, p + off, want);
+        free(b);
+        /* zero-copy views cover the same bytes */
+        hs_obj_reader_t *r;
+        assert_int_equal(hs_obj_get_open(s, "o", off, len, &r), 0);
+        const void *v;
+        long m;
+        size_t at = 0;
+        while ((m = hs_obj_read_view(r, &v, 1 + (size_t)rand() % 100000)) > 0) {
+            assert_true(at + (size_t)m <= want);
+            assert_memory_equal(v, p + off + at, (size_t)m);
+            at += (size_t)m;
+        }
+        assert_int_equal(m, 0);
+        assert_int_equal(at, want);
+        hs_obj_get_close(r);
+    }
+    expect_object(s, "w", p, n / 2);
+    free(p);
     hs_objects_close(s);
 }
 
@@ -495,6 +568,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abort_leaves_orphans_gc_sweeps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tiers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_share_a_handle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_scrub_repairs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_config, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,403 @@
+/*
+ * Memory tier of the edge cache (see mem.h). A hash table maps a URL's
+ * primary key to a node holding its Vary list and its variants; every
+ * variant sits in one SIEVE queue. SIEVE (Zhang et al., NSDI 2024) keeps
+ * a FIFO with one "visited" bit per object and a hand that walks from the
+ * oldest end: visited objects get their bit cleared and stay, the first
+ * unvisited one is evicted. A hit only sets a bit (no list surgery), and
+ * objects seen once leave quickly, which resists scans.
+ */
+#include "edge/mem.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <xxhash.h>
+
+#include "core/err.h"
+#include "core/metrics.h"
+#include "core/str.h"
+#include "edge/policy.h"
+
+typedef struct prim {
+    struct prim *hnext;
+    uint64_t hash;
+    hs_edge_obj_t *variants;
+    unsigned nvariants;
+    char vary[HS_EDGE_VARY_MAX];
+    size_t vary_len;
+    size_t keylen;
+    char key[];
+} prim_t;
+
+struct hs_edge_mem {
+    uint64_t max_bytes, bytes, count, evictions;
+    prim_t **buckets;
+    size_t nbuckets, nprims;
+    hs_edge_obj_t *head, *tail, *hand; /* head: newest */
+};
+
+static hs_counter_t *m_evictions;
+static hs_gauge_t *m_bytes, *m_objects;
+
+static void metrics_init(void)
+{
+    if (m_objects)
+        return;
+    m_evictions = hs_counter("hs_edge_evictions_total", "tier=\"memory\"",
+                             "objects evicted from a cache tier to make room");
+    m_bytes = hs_gauge("hs_edge_cache_bytes", "tier=\"memory\"", "bytes held by a cache tier");
+    m_objects = hs_gauge("hs_edge_cache_objects", "tier=\"memory\"", "objects held by a cache tier");
+}
+
+/* ---- objects ---- */
+
+hs_edge_obj_t *hs_edge_obj_new(void)
+{
+    hs_edge_obj_t *o = calloc(1, sizeof(*o));
+    if (o)
+        o->refs = 1;
+    return o;
+}
+
+void hs_edge_obj_ref(hs_edge_obj_t *o)
+{
+    o->refs++;
+}
+
+void hs_edge_obj_unref(hs_edge_obj_t *o)
+{
+    assert(o->refs > 0);
+    if (--o->refs)
+        return;
+    assert(!o->cached);
+    free(o->hdr);
+    free(o->body);
+    free(o->sec);
+    free(o);
+}
+
+void hs_edge_obj_release(void *o)
+{
+    hs_edge_obj_unref(o);
+}
+
+void hs_edge_obj_index(hs_edge_obj_t *o)
+{
+    o->etag = o->last_modified = o->content_type = HS_STR_NULL;
+    if (!o->hdr)
+        return;
+    const char *p = o->hdr, *end = o->hdr + o->hdr_len;
+    while (p && p < end) {
+        const char *eol = memchr(p, '\r', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        const char *colon = memchr(p, ':', (size_t)(eol - p));
+        if (colon) {
+            hs_str_t name = {p, (size_t)(colon - p)};
+            hs_str_t val = hs_str_trim_ows((hs_str_t){colon + 1, (size_t)(eol - colon - 1)});
+            if (HS_STR_IEQ(name, "etag"))
+                o->etag = val;
+            else if (HS_STR_IEQ(name, "last-modified"))
+                o->last_modified = val;
+            else if (HS_STR_IEQ(name, "content-type"))
+                o->content_type = val;
+        }
+        p = eol + 2;
+    }
+}
+
+static uint64_t obj_charge(const hs_edge_obj_t *o, size_t keylen)
+{
+    return sizeof(*o) + o->hdr_len + o->size + o->sec_len + keylen + 64;
+}
+
+/* ---- table ---- */
+
+static uint64_t key_hash(hs_str_t key)
+{
+    return XXH3_64bits(key.base, key.len);
+}
+
+static prim_t *prim_find(hs_edge_mem_t *m, hs_str_t key, uint64_t h)
+{
+    for (prim_t *p = m->buckets[h & (m->nbuckets - 1)]; p; p = p->hnext)
+        if (p->hash == h && p->keylen == key.len && memcmp(p->key, key.base, key.len) == 0)
+            return p;
+    return NULL;
+}
+
+static void grow(hs_edge_mem_t *m)
+{
+    size_t n = m->nbuckets * 2;
+    prim_t **b = calloc(n, sizeof(*b));
+    if (!b)
+        return; /* keep the longer chains */
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        prim_t *p = m->buckets[i];
+        while (p) {
+            prim_t *next = p->hnext;
+            p->hnext = b[p->hash & (n - 1)];
+            b[p->hash & (n - 1)] = p;
+            p = next;
+        }
+    }
+    free(m->buckets);
+    m->buckets = b;
+    m->nbuckets = n;
+}
+
+static void prim_unlink_free(hs_edge_mem_t *m, prim_t *p)
+{
+    prim_t **pp = &m->buckets[p->hash & (m->nbuckets - 1)];
+    while (*pp != p)
+        pp = &(*pp)->hnext;
+    *pp = p->hnext;
+    m->nprims--;
+    free(p);
+}
+
+/* ---- SIEVE queue ---- */
+
+static void q_push(hs_edge_mem_t *m, hs_edge_obj_t *o)
+{
+    o->qprev = NULL;
+    o->qnext = m->head;
+    if (m->head)
+        m->head->qprev = o;
+    m->head = o;
+    if (!m->tail)
+        m->tail = o;
+}
+
+static void q_unlink(hs_edge_mem_t *m, hs_edge_obj_t *o)
+{
+    if (m->hand == o)
+        m->hand = o->qprev;
+    if (o->qprev)
+        o->qprev->qnext = o->qnext;
+    else
+        m->head = o->qnext;
+    if (o->qnext)
+        o->qnext->qprev = o->qprev;
+    else
+        m->tail = o->qprev;
+    o->qprev = o->qnext = NULL;
+}
+
+/* Unlinks o from its URL and the queue and drops the tier's reference. */
+static void obj_remove(hs_edge_mem_t *m, hs_edge_obj_t *o)
+{
+    prim_t *p = o->prim;
+    hs_edge_obj_t **pp = &p->variants;
+    while (*pp != o)
+        pp = &(*pp)->vnext;
+    *pp = o->vnext;
+    o->vnext = NULL;
+    p->nvariants--;
+    q_unlink(m, o);
+    m->bytes -= o->charge;
+    m->count--;
+    o->cached = false;
+    o->prim = NULL;
+    hs_gauge_add(m_bytes, -(int64_t)o->charge);
+    hs_gauge_add(m_objects, -1);
+    if (p->nvariants == 0)
+        prim_unlink_free(m, p);
+    hs_edge_obj_unref(o);
+}
+
+static void evict_one(hs_edge_mem_t *m)
+{
+    hs_edge_obj_t *o = m->hand ? m->hand : m->tail;
+    while (o->visited) {
+        o->visited = false;
+        o = o->qprev ? o->qprev : m->tail;
+    }
+    m->hand = o->qprev;
+    m->evictions++;
+    hs_counter_inc(m_evictions);
+    obj_remove(m, o);
+}
+
+/* ---- public ---- */
+
+hs_edge_mem_t *hs_edge_mem_new(uint64_t max_bytes)
+{
+    metrics_init();
+    hs_edge_mem_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->max_bytes = max_bytes;
+    m->nbuckets = 1024;
+    m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
+    if (!m->buckets) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void hs_edge_mem_free(hs_edge_mem_t *m)
+{
+    if (!m)
+        return;
+    while (m->tail)
+        obj_remove(m, m->tail);
+    free(m->buckets);
+    free(m);
+}
+
+hs_edge_obj_t *hs_edge_mem_lookup(hs_edge_mem_t *m, hs_str_t key, const hs_http_msg_t *req)
+{
+    prim_t *p = prim_find(m, key, key_hash(key));
+    if (!p)
+        return NULL;
+    char sec[HS_EDGE_SECONDARY_MAX];
+    int n = 0;
+    if (p->vary_len) {
+        n = hs_edge_vary_key((hs_str_t){p->vary, p->vary_len}, req, sec, sizeof(sec));
+        if (n < 0)
+            return NULL;
+    }
+    for (hs_edge_obj_t *o = p->variants; o; o = o->vnext) {
+        if (o->sec_len == (size_t)n && (n == 0 || memcmp(o->sec, sec, (size_t)n) == 0)) {
+            o->visited = true;
+            o->refs++;
+            return o;
+        }
+    }
+    return NULL;
+}
+
+int hs_edge_mem_insert(hs_edge_mem_t *m, hs_str_t key, hs_str_t vary, hs_str_t sec,
+                       hs_edge_obj_t *o)
+{
+    assert(!o->cached);
+    if (vary.len >= HS_EDGE_VARY_MAX || sec.len > HS_EDGE_SECONDARY_MAX)
+        return HS_E2BIG;
+    free(o->sec);
+    o->sec = NULL;
+    o->sec_len = 0;
+    if (sec.len) {
+        if (!(o->sec = malloc(sec.len)))
+            return HS_ENOMEM;
+        memcpy(o->sec, sec.base, sec.len);
+        o->sec_len = sec.len;
+    }
+    uint64_t charge = obj_charge(o, key.len);
+    if (charge > m->max_bytes)
+        return HS_E2BIG;
+    uint64_t h = key_hash(key);
+    prim_t *p = prim_find(m, key, h);
+    if (p) {
+        if (p->vary_len != vary.len ||
+            (vary.len && memcmp(p->vary, vary.base, vary.len) != 0)) {
+            /* The URL's responses now vary differently: older variants can
+             * no longer be selected correctly. */
+            while (p->variants && p->nvariants > 1)
+                obj_remove(m, p->variants);
+            obj_remove(m, p->variants); /* the last one: frees p, start over below */
+            p = NULL;
+        } else {
+            for (hs_edge_obj_t *v = p->variants; v; v = v->vnext) {
+                if (v->sec_len == o->sec_len &&
+                    (o->sec_len == 0 || memcmp(v->sec, o->sec, o->sec_len) == 0)) {
+                    obj_remove(m, v);
+                    break;
+                }
+            }
+            p = prim_find(m, key, h); /* removal may have freed it */
+            if (p && p->nvariants >= HS_EDGE_MAX_VARIANTS) {
+                hs_edge_obj_t *oldest = p->variants;
+                while (oldest->vnext)
+                    oldest = oldest->vnext;
+                obj_remove(m, oldest);
+            }
+        }
+    }
+    while (m->tail && m->bytes + charge > m->max_bytes)
+        evict_one(m);
+    p = prim_find(m, key, h); /* eviction may have freed it */
+    if (!p) {
+        p = calloc(1, sizeof(*p) + key.len);
+        if (!p)
+            return HS_ENOMEM;
+        p->hash = h;
+        p->keylen = key.len;
+        memcpy(p->key, key.base, key.len);
+        if (vary.len)
+            memcpy(p->vary, vary.base, vary.len);
+        p->vary_len = vary.len;
+        if (m->nprims >= m->nbuckets)
+            grow(m);
+        p->hnext = m->buckets[h & (m->nbuckets - 1)];
+        m->buckets[h & (m->nbuckets - 1)] = p;
+        m->nprims++;
+    }
+    o->prim = p;
+    o->vnext = p->variants; /* newest first */
+    p->variants = o;
+    p->nvariants++;
+    o->charge = charge;
+    o->cached = true;
+    o->visited = false;
+    o->refs++;
+    q_push(m, o);
+    m->bytes += charge;
+    m->count++;
+    hs_gauge_add(m_bytes, (int64_t)charge);
+    hs_gauge_add(m_objects, 1);
+    return 0;
+}
+
+void hs_edge_mem_recharge(hs_edge_mem_t *m, hs_edge_obj_t *o)
+{
+    if (!o->cached)
+        return;
+    prim_t *p = o->prim;
+    uint64_t c = obj_charge(o, p->keylen);
+    m->bytes = m->bytes - o->charge + c;
+    hs_gauge_add(m_bytes, (int64_t)c - (int64_t)o->charge);
+    o->charge = c;
+    o->refs++; /* eviction below must not free it under the caller */
+    while (m->tail && m->bytes > m->max_bytes)
+        evict_one(m);
+    hs_edge_obj_unref(o);
+}
+
+void hs_edge_mem_remove(hs_edge_mem_t *m, hs_edge_obj_t *o)
+{
+    if (o->cached)
+        obj_remove(m, o);
+}
+
+unsigned hs_edge_mem_invalidate(hs_edge_mem_t *m, hs_str_t key)
+{
+    prim_t *p = prim_find(m, key, key_hash(key));
+    unsigned n = 0;
+    while (p) {
+        bool last = p->nvariants == 1;
+        obj_remove(m, p->variants);
+        n++;
+        if (last)
+            break;
+    }
+    return n;
+}
+
+uint64_t hs_edge_mem_bytes(const hs_edge_mem_t *m)
+{
+    return m->bytes;
+}
+
+uint64_t hs_edge_mem_count(const hs_edge_mem_t *m)
+{
+    return m->count;
+}
+
+uint64_t hs_edge_mem_evictions(const hs_edge_mem_t *m)
+{
+    return m->evictions;
+}

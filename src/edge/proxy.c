@@ -1,0 +1,1415 @@
+/*
+ * The caching reverse proxy handler (see proxy.h).
+ *
+ * Every origin request is a "fill". A shared fill is keyed by the URL and
+ * listed in the fill table while others may join it: concurrent misses
+ * subscribe to it and get the head and every body byte as they arrive
+ * (late joiners first get what is buffered). A private fill serves one
+ * request and is never joined: passes (unsafe methods, Authorization,
+ * URLs recently found uncacheable) and waiters released from a shared fill
+ * whose answer could not be shared (RFC 9111 4: an uncacheable response
+ * must not answer other requests) or whose Vary does not match them.
+ *
+ * Re-entrancy: ending a response can make the server start the next
+ * pipelined request of that connection at once, which may join or look up
+ * the very fill being finished. So a fill leaves the table before its
+ * subscribers are finished, subscribers are unlinked before their response
+ * ends, and a fill is freed only when no callback of it is on the stack.
+ */
+#include "edge/proxy.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <xxhash.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/metrics.h"
+#include "core/str.h"
+#include "edge/mem.h"
+#include "edge/policy.h"
+#include "http/client.h"
+#include "http/parse.h"
+#include "http/range.h"
+
+#define MAX_TARGETS 8
+#define PASS_SLOTS 4096
+#define FILL_BUCKETS 1024
+#define MAX_FWD_HEADERS 128
+#define VIA_VALUE "1.1 hyperscale"
+
+typedef struct proxy proxy_t;
+typedef struct fill fill_t;
+typedef struct rq rq_t;
+
+enum label { L_HIT, L_MISS, L_STALE, L_EXPIRED, L_PASS, L_REVALIDATED, L_N };
+static const char *const label_names[L_N] = {"HIT",  "MISS", "STALE",
+                                             "EXPIRED", "PASS", "REVALIDATED"};
+
+struct rq {
+    proxy_t *p;
+    hs_http_req_t *req;
+    fill_t *fill;
+    rq_t *snext, *sprev;
+    hs_cc_t cc;
+    char *key;
+    size_t keylen;
+    bool auth;
+    bool started;   /* streaming response begun */
+    bool want_full; /* Range: answered from the complete object */
+};
+
+typedef struct pass_slot {
+    uint64_t hash;
+    uint64_t until_ms;
+} pass_slot_t;
+
+struct proxy {
+    hs_http_handler_t h;
+    hs_edge_opts_t o;
+    char upstream[320];
+    char *origin_host;
+    char *targets_buf;
+    hs_str_t targets[MAX_TARGETS];
+    unsigned ntargets;
+    hs_loop_t *loop;
+    hs_http_client_t *client;
+    hs_edge_mem_t *mem;
+    fill_t *fills[FILL_BUCKETS];
+    fill_t *all; /* every live fill, for shutdown */
+    pass_slot_t pass[PASS_SLOTS];
+};
+
+struct fill {
+    proxy_t *p;
+    fill_t *hnext;                /* table chain */
+    fill_t *anext, *aprev;        /* proxy's list of live fills */
+    uint64_t hash;
+    char *key;
+    size_t keylen;
+    bool in_table;
+    bool private_;
+    hs_http_call_t *call;
+    bool calling;                 /* on_done not yet run */
+    rq_t *subs, *subs_tail;
+    unsigned nsubs;
+    rq_t *leader;                 /* request whose fields were forwarded (NULL once gone) */
+    rq_t *body_src;               /* request whose body goes to the origin */
+    hs_edge_obj_t *stale;         /* object being revalidated (referenced) */
+    hs_http_method_t method;
+    hs_cc_t leader_cc;
+    bool leader_auth;
+    /* the request sent, kept for the Vary check */
+    hs_http_header_t *rh;
+    unsigned nrh;
+    hs_http_msg_t rmsg;
+    char *rbuf;
+    int64_t request_time;
+    uint64_t start_ns;
+    /* the response */
+    bool got_head, shareable, storing, merged;
+    int status;
+    char *hdr;
+    size_t hdr_len, hdr_cap;
+    int64_t clen;
+    char *body;
+    uint64_t len, cap;
+    hs_edge_meta_t meta;
+    char vary[HS_EDGE_VARY_MAX];
+    int vary_len;
+    char sec[HS_EDGE_SECONDARY_MAX];
+    int sec_len;
+    enum label label;
+    unsigned in_cb;
+};
+
+/* A body chunk shared by the output queues of several readers. */
+typedef struct chunk {
+    unsigned refs;
+    char data[];
+} chunk_t;
+
+static void chunk_release(void *p)
+{
+    chunk_t *k = p;
+    if (--k->refs == 0)
+        free(k);
+}
+
+/* ---- metrics ---- */
+
+static hs_counter_t *m_req[L_N], *m_bytes[L_N], *m_origin, *m_coalesced, *m_invalidated,
+    *m_uncacheable;
+static hs_histogram_t *m_origin_seconds;
+
+static void metrics_init(void)
+{
+    if (m_origin_seconds)
+        return;
+    for (int i = 0; i < L_N; i++) {
+        char l[32];
+        snprintf(l, sizeof(l), "cache=\"%s\"", label_names[i]);
+        m_req[i] = hs_counter("hs_edge_requests_total", l, "edge responses by X-Cache value");
+        m_bytes[i] = hs_counter("hs_edge_response_bytes_total", l,
+                                "edge response body bytes by X-Cache value");
+    }
+    m_origin = hs_counter("hs_edge_origin_requests_total", NULL, "requests the edge sent to the origin");
+    m_coalesced = hs_counter("hs_edge_coalesced_total", NULL,
+                             "requests that waited on another request's origin fetch");
+    m_invalidated = hs_counter("hs_edge_invalidations_total", NULL,
+                               "stored objects removed after unsafe methods");
+    m_uncacheable = hs_counter("hs_edge_uncacheable_total", NULL,
+                               "origin responses to GET that could not be stored");
+    m_origin_seconds = hs_histogram("hs_edge_origin_seconds", NULL,
+                                    "origin fetch time, request to end of response");
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t wall(proxy_t *p)
+{
+    return hs_loop_wall(p->loop);
+}
+
+/* ---- small helpers ---- */
+
+static hs_str_t req_header(const hs_http_msg_t *m, const char *name, size_t len)
+{
+    int i = hs_http_find_header(m, name, len, 0);
+    return i < 0 ? HS_STR_NULL : m->headers[i].value;
+}
+
+#define REQ_HEADER(m, lit) req_header((m), (lit), sizeof(lit) - 1)
+
+static bool token_listed(hs_str_t list, hs_str_t name)
+{
+    return hs_cc_lists_field(list, name);
+}
+
+/* Hop-by-hop fields (RFC 9110 7.6.1), and those the Connection field names. */
+static bool hop_by_hop(hs_str_t n, const hs_http_msg_t *m)
+{
+    if (HS_STR_IEQ(n, "connection") || HS_STR_IEQ(n, "keep-alive") ||
+        HS_STR_IEQ(n, "proxy-connection") || HS_STR_IEQ(n, "te") || HS_STR_IEQ(n, "trailer") ||
+        HS_STR_IEQ(n, "transfer-encoding") || HS_STR_IEQ(n, "upgrade") ||
+        HS_STR_IEQ(n, "proxy-authenticate") || HS_STR_IEQ(n, "proxy-authorization"))
+        return true;
+    for (int i = hs_http_find_header(m, "connection", 10, 0); i >= 0;
+         i = hs_http_find_header(m, "connection", 10, i + 1))
+        if (token_listed(m->headers[i].value, n))
+            return true;
+    return false;
+}
+
+static bool is_unsafe(hs_http_method_t m)
+{
+    return !(m == HS_HTTP_GET || m == HS_HTTP_HEAD || m == HS_HTTP_OPTIONS || m == HS_HTTP_TRACE);
+}
+
+/* origin-form of the request target (absolute-form is reduced to it). */
+static hs_str_t origin_form(const hs_http_msg_t *m)
+{
+    if (m->target.len && m->target.base[0] == '/')
+        return m->target;
+    /* absolute-form: the path starts at the first '/' after "scheme://" */
+    const char *t = m->target.base, *end = t + m->target.len;
+    const char *s = memmem(t, m->target.len, "://", 3);
+    if (s) {
+        const char *slash = memchr(s + 3, '/', (size_t)(end - s - 3));
+        if (slash)
+            return (hs_str_t){slash, (size_t)(end - slash)};
+    }
+    return HS_STR_LIT("/");
+}
+
+/* Primary key: lower-cased host, then the origin-form target. */
+static char *make_key(const hs_http_msg_t *m, size_t *len)
+{
+    hs_str_t t = origin_form(m);
+    size_t n = m->host.len + 1 + t.len;
+    char *k = malloc(n);
+    if (!k)
+        return NULL;
+    for (size_t i = 0; i < m->host.len; i++) {
+        char c = m->host.base[i];
+        k[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    k[m->host.len] = ' ';
+    memcpy(k + m->host.len + 1, t.base, t.len);
+    *len = n;
+    return k;
+}
+
+static uint64_t hash_key(const char *k, size_t n)
+{
+    return XXH3_64bits(k, n);
+}
+
+/* ---- hit-for-miss markers ---- */
+
+static bool pass_marked(proxy_t *p, uint64_t h)
+{
+    pass_slot_t *s = &p->pass[h & (PASS_SLOTS - 1)];
+    return s->hash == h && s->until_ms > hs_loop_now(p->loop);
+}
+
+static void pass_mark(proxy_t *p, uint64_t h, bool on)
+{
+    pass_slot_t *s = &p->pass[h & (PASS_SLOTS - 1)];
+    if (on) {
+        s->hash = h;
+        s->until_ms = hs_loop_now(p->loop) + p->o.pass_ttl_ms;
+    } else if (s->hash == h) {
+        s->until_ms = 0;
+    }
+}
+
+/* ---- fill table ---- */
+
+static fill_t *fill_find(proxy_t *p, const char *key, size_t len, uint64_t h)
+{
+    for (fill_t *f = p->fills[h & (FILL_BUCKETS - 1)]; f; f = f->hnext)
+        if (f->hash == h && f->keylen == len && memcmp(f->key, key, len) == 0)
+            return f;
+    return NULL;
+}
+
+static void fill_unlist(fill_t *f)
+{
+    if (!f->in_table)
+        return;
+    fill_t **pp = &f->p->fills[f->hash & (FILL_BUCKETS - 1)];
+    while (*pp != f)
+        pp = &(*pp)->hnext;
+    *pp = f->hnext;
+    f->in_table = false;
+}
+
+static void fill_free(fill_t *f)
+{
+    proxy_t *p = f->p;
+    fill_unlist(f);
+    if (f->aprev)
+        f->aprev->anext = f->anext;
+    else
+        p->all = f->anext;
+    if (f->anext)
+        f->anext->aprev = f->aprev;
+    if (f->stale)
+        hs_edge_obj_unref(f->stale);
+    free(f->rh);
+    free(f->rbuf);
+    free(f->hdr);
+    free(f->body);
+    free(f->key);
+    free(f);
+}
+
+static void fill_maybe_free(fill_t *f)
+{
+    if (!f->calling && f->nsubs == 0 && f->in_cb == 0)
+        fill_free(f);
+}
+
+static void sub_add(fill_t *f, rq_t *r)
+{
+    r->fill = f;
+    r->snext = NULL;
+    r->sprev = f->subs_tail;
+    if (f->subs_tail)
+        f->subs_tail->snext = r;
+    else
+        f->subs = r;
+    f->subs_tail = r;
+    f->nsubs++;
+}
+
+static void sub_del(rq_t *r)
+{
+    fill_t *f = r->fill;
+    if (r->sprev)
+        r->sprev->snext = r->snext;
+    else
+        f->subs = r->snext;
+    if (r->snext)
+        r->snext->sprev = r->sprev;
+    else
+        f->subs_tail = r->sprev;
+    r->snext = r->sprev = NULL;
+    r->fill = NULL;
+    f->nsubs--;
+    if (f->body_src == r)
+        f->body_src = NULL;
+    if (f->leader == r)
+        f->leader = NULL;
+}
+
+/* ---- finishing requests ---- */
+
+static void rq_free(rq_t *r)
+{
+    free(r->key);
+    free(r);
+}
+
+static void count(enum label l, uint64_t bytes)
+{
+    hs_counter_inc(m_req[l]);
+    if (bytes)
+        hs_counter_add(m_bytes[l], bytes);
+}
+
+static void common_headers(hs_http_req_t *req, enum label l, int64_t age)
+{
+    const char *x = label_names[l];
+    hs_http_resp_header(req, "X-Cache", 7, x, strlen(x));
+    hs_http_resp_header(req, "Via", 3, VIA_VALUE, sizeof(VIA_VALUE) - 1);
+    if (age >= 0) {
+        char a[24];
+        int n = snprintf(a, sizeof(a), "%lld", (long long)age);
+        hs_http_resp_header(req, "Age", 3, a, (size_t)n);
+    }
+}
+
+/* A short error answer; ends and frees r. */
+static void respond_error(rq_t *r, int status, const char *detail, enum label l)
+{
+    hs_http_req_t *req = r->req;
+    char body[160];
+    int n = snprintf(body, sizeof(body), "%d %s%s%s\n", status, hs_http_reason(status),
+                     detail ? ": " : "", detail ? detail : "");
+    hs_http_resp_start(req, status, n);
+    HS_HTTP_HEADER_LIT(req, "Content-Type", "text/plain; charset=utf-8");
+    common_headers(req, l, -1);
+    hs_http_resp_body(req, body, (size_t)n);
+    count(l, 0);
+    rq_free(r);
+    hs_http_resp_end(req);
+}
+
+static void send_obj_range(hs_http_req_t *req, hs_edge_obj_t *o, uint64_t off, uint64_t len)
+{
+    if (len == 0 || hs_http_req_is_head(req))
+        return;
+    if (len <= 8192) {
+        hs_http_resp_body(req, o->body + off, len);
+    } else {
+        hs_edge_obj_ref(o);
+        hs_http_resp_body_ref(req, o->body + off, len, hs_edge_obj_release, o);
+    }
+}
+
+/* If-None-Match / If-Modified-Since against a stored 200 (RFC 9110 13.2.2). */
+static bool not_modified(const hs_http_msg_t *m, hs_str_t etag, hs_str_t lastmod)
+{
+    hs_str_t v = REQ_HEADER(m, "If-None-Match");
+    if (v.base)
+        return etag.len && hs_http_etag_match(v, etag, true);
+    v = REQ_HEADER(m, "If-Modified-Since");
+    time_t since, lm;
+    if (v.base && lastmod.len && hs_http_parse_date(v, &since) == 0 &&
+        hs_http_parse_date(lastmod, &lm) == 0)
+        return lm <= since;
+    return false;
+}
+
+static void respond_304(rq_t *r, hs_str_t etag, hs_str_t lastmod, enum label l, int64_t age)
+{
+    hs_http_req_t *req = r->req;
+    hs_http_resp_start(req, 304, -1);
+    if (etag.len)
+        hs_http_resp_header(req, "ETag", 4, etag.base, etag.len);
+    if (lastmod.len)
+        hs_http_resp_header(req, "Last-Modified", 13, lastmod.base, lastmod.len);
+    common_headers(req, l, age);
+    count(l, 0);
+    rq_free(r);
+    hs_http_resp_end(req);
+}
+
+/* Answers r from a complete stored object: conditionals, Range, HEAD.
+ * Ends and frees r. */
+static void serve_obj(rq_t *r, hs_edge_obj_t *o, enum label l)
+{
+    proxy_t *p = r->p;
+    hs_http_req_t *req = r->req;
+    const hs_http_msg_t *m = &req->msg;
+    int64_t age = hs_edge_age(&o->meta, wall(p));
+    if (o->status == 200 && m->num_headers > 1) {
+        if (not_modified(m, o->etag, o->last_modified)) {
+            respond_304(r, o->etag, o->last_modified, l, age);
+            return;
+        }
+        hs_str_t range = REQ_HEADER(m, "Range");
+        if (range.base && m->method == HS_HTTP_GET) {
+            hs_str_t ifr = REQ_HEADER(m, "If-Range");
+            bool use = true;
+            if (ifr.base) {
+                ifr = hs_str_trim_ows(ifr);
+                time_t t, lm;
+                if (ifr.len && (ifr.base[0] == '"' || ifr.base[0] == 'W'))
+                    use = ifr.base[0] == '"' && ifr.len == o->etag.len &&
+                          memcmp(ifr.base, o->etag.base, ifr.len) == 0;
+                else
+                    use = hs_http_parse_date(ifr, &t) == 0 && o->last_modified.len &&
+                          hs_http_parse_date(o->last_modified, &lm) == 0 && t == lm;
+            }
+            hs_http_range_t rg[HS_HTTP_MAX_RANGES];
+            int nr = use ? hs_http_parse_range(range, o->size, rg, HS_HTTP_MAX_RANGES) : HS_EINVAL;
+            if (nr == 0) {
+                char cr[48];
+                int n = snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)o->size);
+                static const char body[] = "416 Range Not Satisfiable\n";
+                hs_http_resp_start(req, 416, sizeof(body) - 1);
+                hs_http_resp_header(req, "Content-Range", 13, cr, (size_t)n);
+                HS_HTTP_HEADER_LIT(req, "Content-Type", "text/plain; charset=utf-8");
+                common_headers(req, l, age);
+                hs_http_resp_body(req, body, sizeof(body) - 1);
+                count(l, 0);
+                rq_free(r);
+                hs_http_resp_end(req);
+                return;
+            }
+            if (nr >= 1) {
+                /* Several ranges are answered with the first one's span
+                 * covering them all (RFC 9110 14.2 lets a server coalesce
+                 * ranges), which keeps a single-part answer. */
+                uint64_t first = rg[0].first, last = rg[0].last;
+                for (int i = 1; i < nr; i++) {
+                    if (rg[i].first < first)
+                        first = rg[i].first;
+                    if (rg[i].last > last)
+                        last = rg[i].last;
+                }
+                char cr[80];
+                int n = snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
+                                 (unsigned long long)last, (unsigned long long)o->size);
+                uint64_t len = last - first + 1;
+                hs_http_resp_start(req, 206, (int64_t)len);
+                if (o->hdr_len)
+                    hs_http_resp_header_raw(req, o->hdr, o->hdr_len);
+                hs_http_resp_header(req, "Content-Range", 13, cr, (size_t)n);
+                common_headers(req, l, age);
+                send_obj_range(req, o, first, len);
+                count(l, hs_http_req_is_head(req) ? 0 : len);
+                rq_free(r);
+                hs_http_resp_end(req);
+                return;
+            }
+        }
+    }
+    hs_http_resp_start(req, o->status, (int64_t)o->size);
+    if (o->hdr_len)
+        hs_http_resp_header_raw(req, o->hdr, o->hdr_len);
+    if (o->status == 200)
+        HS_HTTP_HEADER_LIT(req, "Accept-Ranges", "bytes");
+    common_headers(req, l, age);
+    send_obj_range(req, o, 0, o->size);
+    count(l, hs_http_req_is_head(req) ? 0 : o->size);
+    rq_free(r);
+    hs_http_resp_end(req);
+}
+
+/* ---- origin requests ---- */
+
+static void on_head(void *ctx, const hs_http_msg_t *resp);
+static void on_body(void *ctx, const char *data, size_t len);
+static void on_done(void *ctx, int status);
+static void on_req_body(hs_http_req_t *req, const char *data, size_t len, int status);
+static void start_private(proxy_t *p, rq_t *r);
+
+static bool conditional_or_range(hs_str_t n)
+{
+    return HS_STR_IEQ(n, "if-none-match") || HS_STR_IEQ(n, "if-modified-since") ||
+           HS_STR_IEQ(n, "if-match") || HS_STR_IEQ(n, "if-unmodified-since") ||
+           HS_STR_IEQ(n, "if-range") || HS_STR_IEQ(n, "range");
+}
+
+/* Copies the request fields to forward into the fill (its own memory). */
+static int copy_request(fill_t *f, const hs_http_msg_t *m, bool shared)
+{
+    size_t bytes = 64 + sizeof(VIA_VALUE);
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->num_headers; i++)
+        bytes += m->headers[i].name.len + m->headers[i].value.len;
+    if (f->stale)
+        bytes += f->stale->etag.len + f->stale->last_modified.len;
+    f->rh = calloc(MAX_FWD_HEADERS + 4, sizeof(*f->rh));
+    f->rbuf = malloc(bytes);
+    if (!f->rh || !f->rbuf)
+        return HS_ENOMEM;
+    char *b = f->rbuf;
+#define PUT(dst, s)                                                            \
+    do {                                                                       \
+        memcpy(b, (s).base, (s).len);                                          \
+        (dst) = (hs_str_t){b, (s).len};                                        \
+        b += (s).len;                                                          \
+    } while (0)
+    for (unsigned i = 0; i < m->num_headers && n < MAX_FWD_HEADERS; i++) {
+        const hs_http_header_t *h = &m->headers[i];
+        if (hop_by_hop(h->name, m) || HS_STR_IEQ(h->name, "host") ||
+            HS_STR_IEQ(h->name, "content-length") || HS_STR_IEQ(h->name, "expect") ||
+            (shared && conditional_or_range(h->name)))
+            continue;
+        PUT(f->rh[n].name, h->name);
+        PUT(f->rh[n].value, h->value);
+        n++;
+    }
+    if (f->stale && f->stale->etag.len) {
+        f->rh[n].name = HS_STR_LIT("If-None-Match");
+        PUT(f->rh[n].value, f->stale->etag);
+        n++;
+    }
+    if (f->stale && f->stale->last_modified.len) {
+        f->rh[n].name = HS_STR_LIT("If-Modified-Since");
+        PUT(f->rh[n].value, f->stale->last_modified);
+        n++;
+    }
+#undef PUT
+    f->rh[n].name = HS_STR_LIT("Via");
+    f->rh[n].value = HS_STR_LIT(VIA_VALUE);
+    n++;
+    f->nrh = n;
+    f->rmsg.headers = f->rh;
+    f->rmsg.num_headers = n;
+    f->rmsg.method = f->method;
+    return 0;
+}
+
+/*
+ * Starts a fill for request r (subscribed to it). shared: listed in the
+ * table under r's key and fetched with GET without the client's
+ * conditionals; private: r's own request is forwarded as it is.
+ * stale: object to revalidate (a reference is taken). r may be NULL for a
+ * background revalidation. Returns 0, or a negative HS_E* code when no
+ * fill started (r is then not answered).
+ */
+static int fill_start(proxy_t *p, rq_t *r, const hs_http_msg_t *m, const char *key,
+                      size_t keylen, bool shared, hs_edge_obj_t *stale)
+{
+    fill_t *f = calloc(1, sizeof(*f));
+    if (!f)
+        return HS_ENOMEM;
+    f->p = p;
+    f->private_ = !shared;
+    f->key = malloc(keylen);
+    if (!f->key) {
+        free(f);
+        return HS_ENOMEM;
+    }
+    memcpy(f->key, key, keylen);
+    f->keylen = keylen;
+    f->hash = hash_key(key, keylen);
+    f->method = shared ? HS_HTTP_GET : m->method;
+    f->clen = -1;
+    f->label = shared ? (stale ? L_EXPIRED : L_MISS) : L_PASS;
+    if (r) {
+        f->leader_cc = r->cc;
+        f->leader_auth = r->auth;
+    } else {
+        hs_cc_init(&f->leader_cc);
+    }
+    if (stale) {
+        f->stale = stale;
+        hs_edge_obj_ref(stale);
+    }
+    f->anext = p->all;
+    if (p->all)
+        p->all->aprev = f;
+    p->all = f;
+    if (copy_request(f, m, shared) != 0) {
+        fill_free(f);
+        return HS_ENOMEM;
+    }
+    hs_str_t host = p->origin_host ? (hs_str_t){p->origin_host, strlen(p->origin_host)} : m->host;
+    hs_http_client_req_t creq = {
+        .method = f->method,
+        .method_str = m->method_str,
+        .target = origin_form(m),
+        .host = host,
+        .headers = f->rh,
+        .num_headers = f->nrh,
+    };
+    bool body = !shared && m->framing != HS_HTTP_BODY_NONE;
+    if (body) {
+        creq.body_kind = HS_HTTP_CLIENT_BODY_STREAM;
+        creq.stream_length = m->framing == HS_HTTP_BODY_LENGTH ? (int64_t)m->content_length : -1;
+    }
+    hs_http_client_cbs_t cbs = {.on_head = on_head, .on_body = on_body, .on_done = on_done};
+    f->request_time = wall(p);
+    f->start_ns = now_ns();
+    int rc = hs_http_client_request(p->client, p->upstream, &creq, &cbs, f, &f->call);
+    if (rc < 0) {
+        hs_log_debug("edge_origin_refused", "err=%s", hs_errname(rc));
+        fill_free(f);
+        return rc;
+    }
+    f->calling = true;
+    hs_counter_inc(m_origin);
+    if (shared) {
+        f->in_table = true;
+        f->hnext = p->fills[f->hash & (FILL_BUCKETS - 1)];
+        p->fills[f->hash & (FILL_BUCKETS - 1)] = f;
+    }
+    if (r) {
+        sub_add(f, r);
+        f->leader = r;
+        if (body) {
+            /* the body callback may run from here and even end the call */
+            f->body_src = r;
+            r->req->data = r;
+            f->in_cb++;
+            hs_http_req_read_body(r->req, on_req_body);
+            f->in_cb--;
+            fill_maybe_free(f);
+        }
+    }
+    return 0;
+}
+
+/* Request body bytes of a pass, to the origin. */
+static void on_req_body(hs_http_req_t *req, const char *data, size_t len, int status)
+{
+    rq_t *r = req->data;
+    fill_t *f = r->fill;
+    if (!f || f->body_src != r || !f->calling)
+        return;
+    if (status == 0 && len) {
+        hs_http_call_write(f->call, data, len); /* the client buffers (see report) */
+    } else if (status == 1) {
+        hs_http_call_finish(f->call);
+    } else if (status < 0) {
+        f->body_src = NULL;
+        hs_http_call_cancel(f->call);
+    }
+}
+
+/* Releases r from a shared fill it cannot share: it goes to the origin
+ * with its own request. */
+static void release(rq_t *r)
+{
+    sub_del(r);
+    start_private(r->p, r);
+}
+
+/* ---- response head ---- */
+
+/* Fields that a stored or forwarded response does not carry from the
+ * origin: framing and hop-by-hop fields, and the ones we generate. */
+static bool drop_resp_field(hs_str_t n, const hs_http_msg_t *resp)
+{
+    return hop_by_hop(n, resp) || HS_STR_IEQ(n, "content-length") || HS_STR_IEQ(n, "date") ||
+           HS_STR_IEQ(n, "server") || HS_STR_IEQ(n, "age") || HS_STR_IEQ(n, "x-cache");
+}
+
+static int hdr_append(char **buf, size_t *len, size_t *cap, hs_str_t n, hs_str_t v)
+{
+    size_t need = n.len + v.len + 4;
+    if (need > 16000)
+        return 0; /* the server's header segment limit: drop the field */
+    if (*len + need > *cap) {
+        size_t c = *cap ? *cap * 2 : 1024;
+        while (c < *len + need)
+            c *= 2;
+        char *nb = realloc(*buf, c);
+        if (!nb)
+            return HS_ENOMEM;
+        *buf = nb;
+        *cap = c;
+    }
+    char *p = *buf + *len;
+    memcpy(p, n.base, n.len);
+    p[n.len] = ':';
+    p[n.len + 1] = ' ';
+    memcpy(p + n.len + 2, v.base, v.len);
+    p[need - 2] = '\r';
+    p[need - 1] = '\n';
+    *len += need;
+    return 0;
+}
+
+/* Header block of a response: what we forward and store. */
+static int build_hdr(fill_t *f, const hs_http_msg_t *resp, hs_str_t strip)
+{
+    for (unsigned i = 0; i < resp->num_headers; i++) {
+        const hs_http_header_t *h = &resp->headers[i];
+        if (drop_resp_field(h->name, resp))
+            continue;
+        if (strip.len && hs_cc_lists_field(strip, h->name))
+            continue;
+        if (hdr_append(&f->hdr, &f->hdr_len, &f->hdr_cap, h->name, h->value) < 0)
+            return HS_ENOMEM;
+    }
+    return 0;
+}
+
+/* Parses a header block back into fields (pointing into it). */
+static unsigned block_fields(const char *b, size_t len, hs_http_header_t *out, unsigned max)
+{
+    unsigned n = 0;
+    if (!b)
+        return 0;
+    const char *p = b, *end = b + len;
+    while (p < end && n < max) {
+        const char *eol = memchr(p, '\r', (size_t)(end - p));
+        if (!eol)
+            break;
+        const char *colon = memchr(p, ':', (size_t)(eol - p));
+        if (colon) {
+            out[n].name = (hs_str_t){p, (size_t)(colon - p)};
+            out[n].value = hs_str_trim_ows((hs_str_t){colon + 1, (size_t)(eol - colon - 1)});
+            n++;
+        }
+        p = eol + 2;
+    }
+    return n;
+}
+
+/* RFC 9111 4.3.4: a 304 updates the stored header fields it carries; the
+ * freshness is then computed from the updated response. */
+static int merge_304(fill_t *f, const hs_http_msg_t *resp)
+{
+    proxy_t *p = f->p;
+    hs_edge_obj_t *o = f->stale;
+    hs_http_header_t *old = calloc(MAX_FWD_HEADERS, sizeof(*old));
+    hs_http_header_t *merged = calloc(MAX_FWD_HEADERS * 2, sizeof(*merged));
+    char *nb = NULL;
+    size_t nlen = 0, ncap = 0;
+    int rc = HS_ENOMEM;
+    if (!old || !merged)
+        goto out;
+    unsigned no = block_fields(o->hdr, o->hdr_len, old, MAX_FWD_HEADERS);
+    for (unsigned i = 0; i < no; i++) {
+        if (hs_http_find_header(resp, old[i].name.base, old[i].name.len, 0) >= 0 &&
+            !drop_resp_field(old[i].name, resp))
+            continue; /* replaced */
+        if (hdr_append(&nb, &nlen, &ncap, old[i].name, old[i].value) < 0)
+            goto out;
+    }
+    for (unsigned i = 0; i < resp->num_headers; i++) {
+        const hs_http_header_t *h = &resp->headers[i];
+        if (drop_resp_field(h->name, resp) || HS_STR_IEQ(h->name, "content-type") ||
+            HS_STR_IEQ(h->name, "content-range"))
+            continue;
+        if (hdr_append(&nb, &nlen, &ncap, h->name, h->value) < 0)
+            goto out;
+    }
+    /* freshness of the merged response; Date and Age come from the 304 */
+    hs_edge_resp_info_t r304, ri;
+    hs_edge_resp_info(resp, p->targets, p->ntargets, &r304);
+    unsigned nm = block_fields(nb, nlen, merged, MAX_FWD_HEADERS * 2);
+    hs_http_msg_t mm = {.status = o->status, .headers = merged, .num_headers = nm};
+    hs_edge_resp_info(&mm, p->targets, p->ntargets, &ri);
+    ri.has_date = r304.has_date;
+    ri.date = r304.date;
+    ri.age = r304.age;
+    hs_edge_meta_init(&o->meta, &ri, f->request_time, wall(p), p->o.heuristic_max_s);
+    free(o->hdr);
+    o->hdr = nb;
+    o->hdr_len = nlen;
+    nb = NULL;
+    hs_edge_obj_index(o);
+    if (o->cached)
+        hs_edge_mem_recharge(p->mem, o);
+    rc = 0;
+out:
+    free(nb);
+    free(old);
+    free(merged);
+    return rc;
+}
+
+/* Starts streaming the fill's response to r. */
+static void sub_start(fill_t *f, rq_t *r)
+{
+    hs_http_req_t *req = r->req;
+    r->started = true;
+    hs_http_resp_start(req, f->status, f->clen);
+    if (f->hdr_len)
+        hs_http_resp_header_raw(req, f->hdr, f->hdr_len);
+    int64_t age = f->meta.initial_age;
+    common_headers(req, f->label, f->private_ && age == 0 ? -1 : age);
+    if (f->len)
+        hs_http_resp_body(req, f->body, f->len); /* a late joiner: what is buffered */
+}
+
+static void on_head(void *ctx, const hs_http_msg_t *resp)
+{
+    fill_t *f = ctx;
+    proxy_t *p = f->p;
+    f->in_cb++;
+    f->got_head = true;
+    f->status = resp->status;
+    int64_t now = wall(p);
+    hs_edge_resp_info_t ri;
+    hs_edge_resp_info(resp, p->targets, p->ntargets, &ri);
+
+    if (f->stale && resp->status == 304) {
+        /* Revalidated: every subscriber gets the updated stored object. */
+        fill_unlist(f);
+        f->merged = true;
+        if (merge_304(f, resp) == 0) {
+            rq_t *r;
+            while ((r = f->subs)) {
+                sub_del(r);
+                serve_obj(r, f->stale, L_REVALIDATED);
+            }
+        } else {
+            rq_t *r;
+            while ((r = f->subs)) {
+                sub_del(r);
+                respond_error(r, 502, "out of memory", L_REVALIDATED);
+            }
+        }
+        f->in_cb--;
+        return;
+    }
+    if (f->stale && resp->status >= 500) {
+        /* stale-if-error (RFC 5861 4): those allowed get the stale object. */
+        fill_unlist(f);
+        for (rq_t *r = f->subs, *next; r; r = next) {
+            next = r->snext;
+            if (hs_edge_stale_if_error(&f->stale->meta, &r->cc, now)) {
+                sub_del(r);
+                serve_obj(r, f->stale, L_STALE);
+            }
+        }
+    }
+
+    /* What the response allows by itself, and for this fill's own request
+     * (a private fill may carry Authorization or no-store). */
+    hs_edge_store_t v_resp = hs_edge_storable(f->method, NULL, false, &ri);
+    hs_edge_store_t v =
+        f->private_ ? hs_edge_storable(f->method, &f->leader_cc, f->leader_auth, &ri) : v_resp;
+    f->vary_len = v == HS_EDGE_STORE ? hs_edge_vary_list(resp, f->vary, sizeof(f->vary)) : 0;
+    if (f->vary_len < 0) {
+        f->vary_len = 0;
+        v = HS_EDGE_NOSTORE_VARY_STAR;
+    }
+    if (v == HS_EDGE_STORE && f->vary_len) {
+        f->sec_len = hs_edge_vary_key((hs_str_t){f->vary, (size_t)f->vary_len}, &f->rmsg, f->sec,
+                                      sizeof(f->sec));
+        if (f->sec_len < 0) {
+            f->sec_len = 0;
+            v = HS_EDGE_NOSTORE_VARY_STAR;
+        }
+    }
+    hs_edge_meta_init(&f->meta, &ri, f->request_time, now, p->o.heuristic_max_s);
+    f->clen = resp->framing == HS_HTTP_BODY_LENGTH ? (int64_t)resp->content_length
+              : resp->framing == HS_HTTP_BODY_NONE ? 0
+                                                   : -1;
+    if (f->method == HS_HTTP_HEAD)
+        f->clen = resp->framing == HS_HTTP_BODY_LENGTH ? (int64_t)resp->content_length : -1;
+    /* Shareable: the policy allows reuse, whatever its size. */
+    f->shareable = v == HS_EDGE_STORE;
+    bool useful = f->meta.lifetime > 0 || ri.has_etag || ri.has_last_modified ||
+                  f->meta.sie >= 0 || f->meta.swr >= 0;
+    f->storing = f->shareable && useful && !(f->leader_cc.flags & HS_CC_NO_STORE) &&
+                 (f->clen < 0 || (uint64_t)f->clen <= p->o.object_max);
+    if (f->method == HS_HTTP_GET && !f->shareable)
+        hs_counter_inc(m_uncacheable);
+    if (build_hdr(f, resp, f->storing ? ri.cc.private_fields : HS_STR_NULL) < 0) {
+        f->storing = false;
+        f->shareable = false;
+    }
+    if (f->storing && f->clen > 0) {
+        f->body = malloc((size_t)f->clen);
+        f->cap = f->body ? (uint64_t)f->clen : 0;
+        if (!f->body)
+            f->storing = false;
+    }
+    if (!(f->shareable && f->storing))
+        fill_unlist(f); /* nothing buffered for late joiners */
+    /* hit-for-miss: after an uncacheable answer to a GET, requests for this
+     * URL go to the origin in parallel instead of queueing on each other */
+    if (f->method == HS_HTTP_GET)
+        pass_mark(p, f->hash, v_resp != HS_EDGE_STORE);
+    hs_str_t etag = REQ_HEADER(resp, "ETag"), lastmod = REQ_HEADER(resp, "Last-Modified");
+    /* Subscribers: the leader (whose request this answers) streams; the
+     * others only if they may share it. A response that may not be shared
+     * never goes to a waiter, even when the leader has gone away: it may
+     * have been made for the leader's credentials or cookies. */
+    for (rq_t *r = f->subs, *next; r; r = next) {
+        next = r->snext;
+        if (r->started)
+            continue; /* joined (and started) while an earlier one's answer ended */
+        if (!f->private_ && r != f->leader) {
+            bool ok = f->shareable;
+            if (ok && f->vary_len) {
+                char sec[HS_EDGE_SECONDARY_MAX];
+                int n = hs_edge_vary_key((hs_str_t){f->vary, (size_t)f->vary_len}, &r->req->msg,
+                                         sec, sizeof(sec));
+                ok = n == f->sec_len && memcmp(sec, f->sec, (size_t)n) == 0;
+            }
+            if (!ok) {
+                release(r);
+                continue;
+            }
+        }
+        if (r->want_full) {
+            if (!f->storing)
+                release(r); /* it forwards its own Range */
+            continue;       /* else answered from the stored object */
+        }
+        if (f->status == 200 && !f->private_ && not_modified(&r->req->msg, etag, lastmod)) {
+            /* the client's validators were not forwarded: answer them here */
+            sub_del(r);
+            respond_304(r, etag, lastmod, f->label, f->meta.initial_age);
+            continue;
+        }
+        sub_start(f, r);
+    }
+    f->in_cb--;
+}
+
+static void on_body(void *ctx, const char *data, size_t len)
+{
+    fill_t *f = ctx;
+    proxy_t *p = f->p;
+    if (f->merged)
+        return;
+    f->in_cb++;
+    if (f->storing) {
+        if (f->len + len > p->o.object_max) {
+            f->storing = false;
+            free(f->body);
+            f->body = NULL;
+            f->len = f->cap = 0;
+            fill_unlist(f);
+        } else {
+            if (f->len + len > f->cap) {
+                uint64_t c = f->cap ? f->cap * 2 : 16384;
+                while (c < f->len + len)
+                    c *= 2;
+                if (c > p->o.object_max)
+                    c = p->o.object_max;
+                char *nb = realloc(f->body, c);
+                if (!nb) {
+                    f->storing = false;
+                    free(f->body);
+                    f->body = NULL;
+                    f->len = f->cap = 0;
+                    fill_unlist(f);
+                    goto send;
+                }
+                f->body = nb;
+                f->cap = c;
+            }
+            memcpy(f->body + f->len, data, len);
+            f->len += len;
+        }
+    }
+send:;
+    /* Several readers share one refcounted copy of the chunk instead of
+     * each queueing its own (a herd of 1,000 waiters on a large object).
+     * Only while storing: the server does not flush referenced bytes
+     * before the response ends (see design notes), so this is kept to
+     * bodies bounded by edge.object_max; copies are flushed every 256 KiB. */
+    unsigned readers = 0;
+    for (rq_t *r = f->subs; r && readers < 2; r = r->snext)
+        readers += r->started && !hs_http_req_is_head(r->req);
+    chunk_t *k = NULL;
+    if (readers > 1 && f->storing && len >= 512 &&
+        (k = malloc(sizeof(*k) + len)) != NULL) {
+        k->refs = 1;
+        memcpy(k->data, data, len);
+    }
+    for (rq_t *r = f->subs, *next; r; r = next) {
+        next = r->snext; /* a failed write may abort (and unlink) r */
+        if (!r->started)
+            continue;
+        if (!hs_http_req_is_head(r->req))
+            hs_counter_add(m_bytes[f->label], len);
+        if (k) {
+            k->refs++;
+            hs_http_resp_body_ref(r->req, k->data, len, chunk_release, k);
+        } else {
+            hs_http_resp_body(r->req, data, len);
+        }
+    }
+    if (k)
+        chunk_release(k);
+    f->in_cb--;
+}
+
+/* Invalidation after an unsafe method (RFC 9111 4.4). */
+static void invalidate_uri(proxy_t *p, hs_str_t host, hs_str_t v)
+{
+    if (!v.len)
+        return;
+    hs_str_t path = HS_STR_NULL;
+    if (v.base[0] == '/') {
+        path = v;
+    } else {
+        const char *s = memmem(v.base, v.len, "://", 3);
+        if (!s)
+            return;
+        const char *h = s + 3, *end = v.base + v.len;
+        const char *slash = memchr(h, '/', (size_t)(end - h));
+        size_t hl = (size_t)((slash ? slash : end) - h);
+        if (hl != host.len || strncasecmp(h, host.base, hl) != 0)
+            return; /* another origin: not ours to invalidate */
+        path = slash ? (hs_str_t){slash, (size_t)(end - slash)} : HS_STR_LIT("/");
+    }
+    hs_http_msg_t m = {.host = host, .target = path};
+    size_t kl;
+    char *k = make_key(&m, &kl);
+    if (!k)
+        return;
+    unsigned n = hs_edge_mem_invalidate(p->mem, (hs_str_t){k, kl});
+    if (n)
+        hs_counter_add(m_invalidated, n);
+    free(k);
+}
+
+static void invalidate_after(fill_t *f, const hs_http_msg_t *req)
+{
+    proxy_t *p = f->p;
+    hs_http_msg_t m = *req;
+    invalidate_uri(p, m.host, origin_form(&m));
+    hs_http_header_t fields[MAX_FWD_HEADERS];
+    unsigned n = block_fields(f->hdr, f->hdr_len, fields, MAX_FWD_HEADERS);
+    for (unsigned i = 0; i < n; i++)
+        if (HS_STR_IEQ(fields[i].name, "location") || HS_STR_IEQ(fields[i].name, "content-location"))
+            invalidate_uri(p, m.host, fields[i].value);
+}
+
+static hs_edge_obj_t *store(fill_t *f)
+{
+    proxy_t *p = f->p;
+    hs_edge_obj_t *o = hs_edge_obj_new();
+    if (!o)
+        return NULL;
+    o->status = f->status;
+    o->hdr = f->hdr;
+    o->hdr_len = f->hdr_len;
+    f->hdr = NULL;
+    f->hdr_len = f->hdr_cap = 0;
+    o->body = f->body ? f->body : malloc(1);
+    o->size = f->len;
+    f->body = NULL;
+    f->len = f->cap = 0;
+    o->meta = f->meta;
+    hs_edge_obj_index(o);
+    if (!o->body || hs_edge_mem_insert(p->mem, (hs_str_t){f->key, f->keylen},
+                                       (hs_str_t){f->vary, (size_t)f->vary_len},
+                                       (hs_str_t){f->sec, (size_t)f->sec_len}, o) != 0) {
+        hs_edge_obj_unref(o);
+        return NULL;
+    }
+    return o; /* the caller's reference */
+}
+
+static void on_done(void *ctx, int status)
+{
+    fill_t *f = ctx;
+    proxy_t *p = f->p;
+    f->in_cb++;
+    f->calling = false;
+    f->call = NULL;
+    fill_unlist(f);
+    hs_histogram_observe_ns(m_origin_seconds, now_ns() - f->start_ns);
+    if (status == 0 && f->merged) {
+        /* subscribers were answered from the revalidated object */
+    } else if (status == 0) {
+        hs_edge_obj_t *o = NULL;
+        if (f->storing && (f->clen < 0 || (uint64_t)f->clen == f->len))
+            o = store(f);
+        if (f->private_ && is_unsafe(f->method) && f->status >= 200 && f->status < 400 && f->subs)
+            invalidate_after(f, &f->subs->req->msg);
+        else if (f->stale && !o && !f->merged && f->status < 500 && f->stale->cached)
+            hs_edge_mem_remove(p->mem, f->stale); /* replaced by an uncacheable answer */
+        rq_t *r;
+        while ((r = f->subs)) {
+            sub_del(r);
+            if (r->started) {
+                hs_http_req_t *req = r->req;
+                count(f->label, 0);
+                rq_free(r);
+                hs_http_resp_end(req);
+            } else if (o) {
+                serve_obj(r, o, f->label);
+            } else {
+                start_private(p, r);
+            }
+        }
+        if (o)
+            hs_edge_obj_unref(o);
+    } else {
+        hs_log_debug("edge_origin_error", "err=%s", hs_errname(status));
+        int64_t now = wall(p);
+        rq_t *r;
+        while ((r = f->subs)) {
+            sub_del(r);
+            if (r->started) {
+                /* The head is out: the client sees a truncated answer. */
+                hs_http_req_t *req = r->req;
+                count(f->label, 0);
+                rq_free(r);
+                hs_http_resp_close(req);
+                hs_http_resp_end(req);
+            } else if (f->stale && hs_edge_stale_if_error(&f->stale->meta, &r->cc, now)) {
+                serve_obj(r, f->stale, L_STALE);
+            } else {
+                respond_error(r, status == HS_ETIMEDOUT ? 504 : 502, "origin unavailable",
+                              f->label);
+            }
+        }
+    }
+    f->in_cb--;
+    fill_maybe_free(f);
+}
+
+/* ---- requests ---- */
+
+static void start_private(proxy_t *p, rq_t *r)
+{
+    if (fill_start(p, r, &r->req->msg, r->key, r->keylen, false, NULL) < 0)
+        respond_error(r, 502, "origin unavailable", L_PASS);
+}
+
+/* Joins or starts the shared fill for r's key. */
+static void fetch_shared(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
+{
+    uint64_t h = hash_key(r->key, r->keylen);
+    fill_t *f = fill_find(p, r->key, r->keylen, h);
+    if (f) {
+        hs_counter_inc(m_coalesced);
+        if (f->got_head && !r->want_full && f->status == 200) {
+            /* a late joiner's own conditional, against the answer's validators */
+            hs_http_header_t v[MAX_FWD_HEADERS];
+            unsigned n = block_fields(f->hdr, f->hdr_len, v, MAX_FWD_HEADERS);
+            hs_str_t etag = HS_STR_NULL, lastmod = HS_STR_NULL;
+            for (unsigned i = 0; i < n; i++) {
+                if (HS_STR_IEQ(v[i].name, "etag"))
+                    etag = v[i].value;
+                else if (HS_STR_IEQ(v[i].name, "last-modified"))
+                    lastmod = v[i].value;
+            }
+            if (not_modified(&r->req->msg, etag, lastmod)) {
+                respond_304(r, etag, lastmod, f->label, f->meta.initial_age);
+                return;
+            }
+        }
+        sub_add(f, r);
+        if (f->got_head && !r->want_full)
+            sub_start(f, r);
+        return;
+    }
+    if (fill_start(p, r, &r->req->msg, r->key, r->keylen, true, stale) < 0)
+        respond_error(r, 502, "origin unavailable", L_MISS);
+}
+
+/* Background revalidation for stale-while-revalidate (RFC 5861 3). */
+static void revalidate_bg(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
+{
+    uint64_t h = hash_key(r->key, r->keylen);
+    if (fill_find(p, r->key, r->keylen, h))
+        return; /* one is already on its way */
+    fill_start(p, NULL, &r->req->msg, r->key, r->keylen, true, stale);
+}
+
+static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
+{
+    proxy_t *p = (proxy_t *)self;
+    const hs_http_msg_t *m = &req->msg;
+    if (!p->loop) {
+        p->loop = req->loop;
+        p->client = hs_http_client_new(req->loop, &p->o.client);
+        if (!p->client) {
+            hs_http_respond_text(req, 503, "out of memory");
+            return;
+        }
+    }
+    if (m->method == HS_HTTP_CONNECT) {
+        hs_http_respond_text(req, 405, "CONNECT is not proxied");
+        return;
+    }
+    rq_t *r = calloc(1, sizeof(*r));
+    if (!r || !(r->key = make_key(m, &r->keylen))) {
+        free(r);
+        hs_http_respond_text(req, 503, "out of memory");
+        return;
+    }
+    r->p = p;
+    r->req = req;
+    req->data = r;
+    hs_edge_request_cc(m, &r->cc);
+    r->auth = hs_http_find_header(m, "authorization", 13, 0) >= 0;
+
+    if (m->method != HS_HTTP_GET && m->method != HS_HTTP_HEAD) {
+        start_private(p, r);
+        return;
+    }
+    uint64_t h = hash_key(r->key, r->keylen);
+    hs_edge_obj_t *o = hs_edge_mem_lookup(p->mem, (hs_str_t){r->key, r->keylen}, m);
+    if (o && r->auth && !(o->meta.flags & HS_EDGE_M_AUTH_OK)) {
+        hs_edge_obj_unref(o);
+        o = NULL;
+    }
+    if (o) {
+        bool bg = false;
+        hs_edge_use_t use = hs_edge_reuse(&o->meta, &r->cc, wall(p), &bg);
+        if (use == HS_EDGE_USE_FRESH) {
+            serve_obj(r, o, L_HIT);
+            hs_edge_obj_unref(o);
+            return;
+        }
+        if (use == HS_EDGE_USE_STALE) {
+            if (bg)
+                revalidate_bg(p, r, o);
+            serve_obj(r, o, L_STALE);
+            hs_edge_obj_unref(o);
+            return;
+        }
+        if (r->cc.flags & HS_CC_ONLY_IF_CACHED) {
+            hs_edge_obj_unref(o);
+            respond_error(r, 504, "not cached", L_MISS);
+            return;
+        }
+        r->want_full = REQ_HEADER(m, "Range").base != NULL;
+        fetch_shared(p, r, o);
+        hs_edge_obj_unref(o);
+        return;
+    }
+    if (r->cc.flags & HS_CC_ONLY_IF_CACHED) {
+        respond_error(r, 504, "not cached", L_MISS);
+        return;
+    }
+    if (r->auth || pass_marked(p, h)) {
+        start_private(p, r);
+        return;
+    }
+    r->want_full = REQ_HEADER(m, "Range").base != NULL;
+    fetch_shared(p, r, NULL);
+}
+
+static void on_abort(hs_http_handler_t *self, hs_http_req_t *req)
+{
+    (void)self;
+    rq_t *r = req->data;
+    fill_t *f = r->fill;
+    bool started = r->started;
+    if (f) {
+        sub_del(r);
+        /* Nobody left to answer: stop fetching, unless the answer may still
+         * be stored (a shared fill before its head, or while storing). */
+        f->in_cb++;
+        if (f->calling && f->nsubs == 0 && (f->private_ || (f->got_head && !f->storing)))
+            hs_http_call_cancel(f->call);
+        f->in_cb--;
+    }
+    rq_free(r);
+    if (started)
+        hs_http_resp_end(req);
+    else
+        hs_http_respond_text(req, 502, "client went away");
+    if (f)
+        fill_maybe_free(f);
+}
+
+/* ---- setup ---- */
+
+int hs_edge_parse_origin(const char *url, char *out, size_t cap)
+{
+    const char *s = url;
+    if (strncmp(s, "http://", 7) == 0)
+        s += 7;
+    else if (strstr(s, "://"))
+        return HS_EINVAL; /* https and others: not yet */
+    size_t n = strlen(s);
+    if (n && s[n - 1] == '/')
+        n--;
+    if (n == 0 || n >= cap || memchr(s, '/', n) || !memchr(s, ':', n))
+        return HS_EINVAL;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    /* numeric or localhost only: the client never resolves names on a loop */
+    const char *colon = strrchr(out, ':');
+    size_t hl = (size_t)(colon - out);
+    if (colon[1] == '\0')
+        return HS_EINVAL;
+    for (const char *c = colon + 1; *c; c++)
+        if (*c < '0' || *c > '9')
+            return HS_EINVAL;
+    if (out[0] == '[')
+        return 0;
+    if (hl == 9 && strncmp(out, "localhost", 9) == 0)
+        return 0;
+    for (size_t i = 0; i < hl; i++)
+        if (!((out[i] >= '0' && out[i] <= '9') || out[i] == '.'))
+            return HS_EINVAL;
+    return hl ? 0 : HS_EINVAL;
+}
+
+hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
+{
+    metrics_init();
+    proxy_t *p = calloc(1, sizeof(*p));
+    if (!p) {
+        *err = HS_ENOMEM;
+        return NULL;
+    }
+    p->o = *opts;
+    if (!p->o.object_max)
+        p->o.object_max = 8u << 20;
+    if (!p->o.memory_bytes)
+        p->o.memory_bytes = 256u << 20;
+    if (p->o.heuristic_max_s <= 0)
+        p->o.heuristic_max_s = 86400;
+    if (hs_edge_parse_origin(opts->origin ? opts->origin : "", p->upstream, sizeof(p->upstream))) {
+        free(p);
+        *err = HS_EINVAL;
+        return NULL;
+    }
+    if (opts->origin_host && opts->origin_host[0])
+        p->origin_host = strdup(opts->origin_host);
+    if (opts->targeted && opts->targeted[0]) {
+        p->targets_buf = strdup(opts->targeted);
+        char *save = NULL;
+        for (char *t = p->targets_buf ? strtok_r(p->targets_buf, ", ", &save) : NULL;
+             t && p->ntargets < MAX_TARGETS; t = strtok_r(NULL, ", ", &save))
+            p->targets[p->ntargets++] = (hs_str_t){t, strlen(t)};
+    }
+    p->o.origin = NULL;
+    p->o.origin_host = NULL;
+    p->o.targeted = NULL;
+    p->mem = hs_edge_mem_new(p->o.memory_bytes);
+    if (!p->mem) {
+        free(p->origin_host);
+        free(p->targets_buf);
+        free(p);
+        *err = HS_ENOMEM;
+        return NULL;
+    }
+    p->h.on_request = on_request;
+    p->h.on_abort = on_abort;
+    return &p->h;
+}
+
+void hs_edge_proxy_free(hs_http_handler_t *h)
+{
+    proxy_t *p = (proxy_t *)h;
+    if (!p)
+        return;
+    /* Canceling runs on_done for every call; fills without subscribers
+     * (background revalidations) free themselves there. */
+    if (p->client)
+        hs_http_client_free(p->client);
+    while (p->all) /* anything left had no call */
+        fill_free(p->all);
+    hs_edge_mem_free(p->mem);
+    free(p->origin_host);
+    free(p->targets_buf);
+    free(p);
+}

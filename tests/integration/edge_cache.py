@@ -1,0 +1,774 @@
+"""End-to-end tests of `hyperscale edge`: one test per caching rule, each
+against a scriptable Python origin (edgelib.Origin) that counts the
+requests it gets. Paths are unique per test, so one edge serves them all."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import edgelib  # noqa: E402
+import hslib  # noqa: E402
+from hslib import test  # noqa: E402
+from edgelib import get, xcache  # noqa: E402
+
+_origin = None
+
+
+def origin():
+    global _origin
+    if _origin is None:
+        _origin = edgelib.Origin()
+    return _origin
+
+
+def edge():
+    return hslib.shared("edge", lambda: edgelib.start_edge(origin(), admin=True))
+
+
+def http_date(t):
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(t))
+
+
+def expect(r, status, cache, body=None):
+    assert r.status == status, "status %d, want %d (%r)" % (r.status, status, r.headers)
+    assert xcache(r) == cache, "X-Cache %r, want %r (%r)" % (xcache(r), cache, r.headers)
+    if body is not None:
+        assert r.body == body, "body %r, want %r" % (r.body[:80], body[:80])
+
+
+# ---- freshness and storage --------------------------------------------------
+
+@test
+def miss_then_hit():
+    o, e = origin(), edge()
+    o.set("/fresh", 200, {"Cache-Control": "max-age=60", "Content-Type": "text/plain"}, b"hello")
+    r = get(e, "/fresh")
+    expect(r, 200, "MISS", b"hello")
+    assert r.header("Via") == "1.1 hyperscale"
+    r = get(e, "/fresh")
+    expect(r, 200, "HIT", b"hello")
+    assert r.header("Age") is not None and int(r.header("Age")) >= 0
+    assert r.header("Content-Type") == "text/plain"
+    assert o.count("/fresh") == 1, o.count("/fresh")
+    assert o.last("/fresh").header("Via") == "1.1 hyperscale"
+
+
+@test
+def query_is_part_of_the_key():
+    o, e = origin(), edge()
+    o.set("/q?a=1", 200, {"Cache-Control": "max-age=60"}, b"one")
+    o.set("/q?a=2", 200, {"Cache-Control": "max-age=60"}, b"two")
+    expect(get(e, "/q?a=1"), 200, "MISS", b"one")
+    expect(get(e, "/q?a=2"), 200, "MISS", b"two")
+    expect(get(e, "/q?a=1"), 200, "HIT", b"one")
+
+
+@test
+def no_store_is_not_stored():
+    o, e = origin(), edge()
+    o.set("/nostore", 200, {"Cache-Control": "no-store, max-age=60"}, b"x")
+    get(e, "/nostore")
+    r = get(e, "/nostore")
+    assert xcache(r) in ("MISS", "PASS"), xcache(r)
+    assert o.count("/nostore") == 2
+
+
+@test
+def private_is_not_stored():
+    o, e = origin(), edge()
+    o.set("/private", 200, {"Cache-Control": "private, max-age=60"}, b"mine")
+    get(e, "/private")
+    r = get(e, "/private")
+    assert r.body == b"mine" and xcache(r) != "HIT"
+    assert o.count("/private") == 2
+
+
+@test
+def qualified_private_strips_the_field():
+    o, e = origin(), edge()
+    o.set("/qprivate", 200, {"Cache-Control": 'private="X-User", max-age=60', "X-User": "alice"},
+          b"shared")
+    get(e, "/qprivate")
+    r = get(e, "/qprivate")
+    expect(r, 200, "HIT", b"shared")
+    assert r.header("X-User") is None, "a field named by private= was served from cache"
+
+
+@test
+def s_maxage_wins_over_max_age():
+    o, e = origin(), edge()
+    o.set("/smax", 200, {"Cache-Control": "max-age=0, s-maxage=60"}, b"s")
+    get(e, "/smax")
+    expect(get(e, "/smax"), 200, "HIT")
+    assert o.count("/smax") == 1
+
+
+@test
+def expires_gives_freshness():
+    o, e = origin(), edge()
+    now = time.time()
+    o.set("/expires", 200, {"Date": http_date(now), "Expires": http_date(now + 3600)}, b"e")
+    o.set("/expired", 200, {"Date": http_date(now), "Expires": http_date(now - 10),
+                            "ETag": '"e1"'}, b"e")
+    get(e, "/expires")
+    expect(get(e, "/expires"), 200, "HIT")
+    get(e, "/expired")
+    r = get(e, "/expired")
+    assert xcache(r) != "HIT", xcache(r)
+    assert o.count("/expired") == 2
+
+
+@test
+def heuristic_freshness_from_last_modified():
+    o, e = origin(), edge()
+    now = time.time()
+    o.set("/heur", 200, {"Date": http_date(now), "Last-Modified": http_date(now - 10 * 86400)},
+          b"h")
+    get(e, "/heur")
+    expect(get(e, "/heur"), 200, "HIT")
+    # a status that is not heuristically cacheable is not reused
+    o.set("/heur302", 302, {"Location": "/x", "Last-Modified": http_date(now - 86400)}, b"")
+    get(e, "/heur302")
+    r = get(e, "/heur302")
+    assert xcache(r) != "HIT"
+    assert o.count("/heur302") == 2
+
+
+@test
+def not_found_is_cached_heuristically_with_max_age():
+    o, e = origin(), edge()
+    o.set("/gone", 404, {"Cache-Control": "max-age=60"}, b"nope")
+    get(e, "/gone")
+    expect(get(e, "/gone"), 404, "HIT", b"nope")
+
+
+@test
+def set_cookie_is_not_shared():
+    o, e = origin(), edge()
+    o.set("/cookie", 200, {"Cache-Control": "max-age=60", "Set-Cookie": "s=1"}, b"c")
+    get(e, "/cookie")
+    r = get(e, "/cookie")
+    assert xcache(r) != "HIT"
+    assert o.count("/cookie") == 2
+
+
+@test
+def cdn_cache_control_takes_precedence():
+    o, e = origin(), edge()
+    o.set("/cdn", 200, {"Cache-Control": "no-store", "CDN-Cache-Control": "max-age=60"}, b"c")
+    get(e, "/cdn")
+    expect(get(e, "/cdn"), 200, "HIT")
+    assert o.count("/cdn") == 1
+    # and forbids what Cache-Control would allow
+    o.set("/cdn2", 200, {"Cache-Control": "max-age=60", "CDN-Cache-Control": "no-store"}, b"c")
+    get(e, "/cdn2")
+    assert xcache(get(e, "/cdn2")) != "HIT"
+    # an invalid CDN-Cache-Control is ignored
+    o.set("/cdn3", 200, {"Cache-Control": "max-age=60", "CDN-Cache-Control": "max-age=\"x"}, b"c")
+    get(e, "/cdn3")
+    expect(get(e, "/cdn3"), 200, "HIT")
+
+
+@test
+def chunked_origin_response_is_stored():
+    o, e = origin(), edge()
+    body = bytes(range(256)) * 40
+    o.set("/chunked", 200, {"Cache-Control": "max-age=60"}, body, chunked=True)
+    expect(get(e, "/chunked"), 200, "MISS", body)
+    r = get(e, "/chunked")
+    expect(r, 200, "HIT", body)
+    assert r.header("Content-Length") == str(len(body))
+
+
+# ---- request directives ------------------------------------------------------
+
+def _validating_route(etag, body, cc="max-age=60"):
+    def route(seen):
+        if seen.header("If-None-Match") == etag:
+            return edgelib.Answer(304, {"ETag": etag, "Cache-Control": cc})
+        return edgelib.Answer(200, {"ETag": etag, "Cache-Control": cc}, body)
+    return route
+
+
+@test
+def request_no_cache_revalidates():
+    o, e = origin(), edge()
+    o.set("/rnc", _validating_route('"r1"', b"body"))
+    get(e, "/rnc")
+    r = get(e, "/rnc", {"Cache-Control": "no-cache"})
+    expect(r, 200, "REVALIDATED", b"body")
+    assert o.count("/rnc") == 2
+    assert o.last("/rnc").header("If-None-Match") == '"r1"'
+    # Pragma: no-cache without Cache-Control means the same
+    r = get(e, "/rnc", {"Pragma": "no-cache"})
+    expect(r, 200, "REVALIDATED", b"body")
+    assert o.count("/rnc") == 3
+
+
+@test
+def request_max_age_and_min_fresh():
+    o, e = origin(), edge()
+    o.set("/rma", _validating_route('"m1"', b"m"))
+    get(e, "/rma")
+    time.sleep(1.1)
+    expect(get(e, "/rma", {"Cache-Control": "max-age=0"}), 200, "REVALIDATED")
+    expect(get(e, "/rma", {"Cache-Control": "max-age=30"}), 200, "HIT")
+    expect(get(e, "/rma", {"Cache-Control": "min-fresh=10"}), 200, "HIT")
+    expect(get(e, "/rma", {"Cache-Control": "min-fresh=100"}), 200, "REVALIDATED")
+
+
+@test
+def request_max_stale_serves_stale():
+    o, e = origin(), edge()
+    o.set("/mstale", 200, {"Cache-Control": "max-age=1", "ETag": '"s"'}, b"old")
+    get(e, "/mstale")
+    time.sleep(2.1)
+    expect(get(e, "/mstale", {"Cache-Control": "max-stale=100"}), 200, "STALE", b"old")
+    assert o.count("/mstale") == 1
+
+
+@test
+def must_revalidate_forbids_stale():
+    o, e = origin(), edge()
+    o.set("/mr", _validating_route('"mr"', b"mr", "max-age=1, must-revalidate"))
+    get(e, "/mr")
+    time.sleep(2.1)
+    expect(get(e, "/mr", {"Cache-Control": "max-stale=100"}), 200, "REVALIDATED")
+    assert o.count("/mr") == 2
+
+
+@test
+def only_if_cached():
+    o, e = origin(), edge()
+    o.set("/oic", 200, {"Cache-Control": "max-age=60"}, b"o")
+    r = get(e, "/oic", {"Cache-Control": "only-if-cached"})
+    assert r.status == 504, r.status
+    assert o.count("/oic") == 0
+    get(e, "/oic")
+    expect(get(e, "/oic", {"Cache-Control": "only-if-cached"}), 200, "HIT")
+
+
+@test
+def request_no_store_does_not_store():
+    o, e = origin(), edge()
+    o.set("/rns", 200, {"Cache-Control": "max-age=60"}, b"r")
+    get(e, "/rns", {"Cache-Control": "no-store"})
+    r = get(e, "/rns")
+    assert xcache(r) != "HIT"
+    assert o.count("/rns") == 2
+
+
+# ---- validation ---------------------------------------------------------------
+
+@test
+def response_no_cache_always_revalidates():
+    o, e = origin(), edge()
+    o.set("/nc", _validating_route('"n1"', b"nc", "no-cache"))
+    expect(get(e, "/nc"), 200, "MISS", b"nc")
+    expect(get(e, "/nc"), 200, "REVALIDATED", b"nc")
+    expect(get(e, "/nc"), 200, "REVALIDATED", b"nc")
+    assert o.count("/nc") == 3
+
+
+@test
+def stale_revalidated_with_304_merges_headers():
+    o, e = origin(), edge()
+    state = {"n": 0}
+
+    def route(seen):
+        state["n"] += 1
+        if seen.header("If-None-Match") == '"v1"':
+            return edgelib.Answer(304, {"ETag": '"v1"', "Cache-Control": "max-age=60",
+                                        "X-Version": "2"})
+        return edgelib.Answer(200, {"ETag": '"v1"', "Cache-Control": "max-age=1",
+                                    "X-Version": "1", "Content-Type": "text/x"}, b"payload")
+    o.set("/reval", route)
+    get(e, "/reval")
+    time.sleep(2.1)
+    r = get(e, "/reval")
+    expect(r, 200, "REVALIDATED", b"payload")
+    assert r.header("X-Version") == "2", r.headers
+    assert r.header("Content-Type") == "text/x"
+    # the 304's max-age=60 now applies
+    expect(get(e, "/reval"), 200, "HIT", b"payload")
+    assert o.count("/reval") == 2
+
+
+@test
+def last_modified_validation():
+    o, e = origin(), edge()
+    lm = http_date(time.time() - 86400)
+
+    def route(seen):
+        if seen.header("If-Modified-Since") == lm:
+            return edgelib.Answer(304, {"Cache-Control": "max-age=1"})
+        return edgelib.Answer(200, {"Last-Modified": lm, "Cache-Control": "max-age=1"}, b"lm")
+    o.set("/lm", route)
+    get(e, "/lm")
+    time.sleep(2.1)
+    expect(get(e, "/lm"), 200, "REVALIDATED", b"lm")
+
+
+@test
+def expired_gets_new_content():
+    o, e = origin(), edge()
+    o.set("/exp", 200, {"Cache-Control": "max-age=1", "ETag": '"a"'}, b"first")
+    get(e, "/exp")
+    o.set("/exp", 200, {"Cache-Control": "max-age=60", "ETag": '"b"'}, b"second")
+    time.sleep(2.1)
+    expect(get(e, "/exp"), 200, "EXPIRED", b"second")
+    expect(get(e, "/exp"), 200, "HIT", b"second")
+
+
+@test
+def conditional_request_answered_from_cache():
+    o, e = origin(), edge()
+    o.set("/cond", 200, {"Cache-Control": "max-age=60", "ETag": '"c1"',
+                         "Last-Modified": http_date(time.time() - 100)}, b"cond")
+    get(e, "/cond")
+    r = get(e, "/cond", {"If-None-Match": '"c1"'})
+    assert r.status == 304 and xcache(r) == "HIT", (r.status, r.headers)
+    assert r.header("ETag") == '"c1"'
+    r = get(e, "/cond", {"If-None-Match": '"other"'})
+    expect(r, 200, "HIT", b"cond")
+    r = get(e, "/cond", {"If-Modified-Since": http_date(time.time())})
+    assert r.status == 304
+    assert o.count("/cond") == 1
+    # a conditional miss: the origin gets an unconditional request, the
+    # client its 304
+    o.set("/cond2", 200, {"Cache-Control": "max-age=60", "ETag": '"c2"'}, b"cond2")
+    r = get(e, "/cond2", {"If-None-Match": '"c2"'})
+    assert r.status == 304, r.status
+    assert o.last("/cond2").header("If-None-Match") is None
+    # (answered from the fill or from the stored object: no second fetch)
+    assert get(e, "/cond2").body == b"cond2"
+    assert o.count("/cond2") == 1
+
+
+# ---- stale-while-revalidate, stale-if-error, immutable -------------------------
+
+@test
+def stale_while_revalidate():
+    o, e = origin(), edge()
+    o.set("/swr", 200, {"Cache-Control": "max-age=1, stale-while-revalidate=30"}, b"v1")
+    get(e, "/swr")
+    o.set("/swr", 200, {"Cache-Control": "max-age=60"}, b"v2", delay=0.5)
+    time.sleep(2.1)
+    t0 = time.monotonic()
+    r = get(e, "/swr")
+    expect(r, 200, "STALE", b"v1")
+    assert time.monotonic() - t0 < 0.4, "a stale-while-revalidate answer waited for the origin"
+    assert edgelib.wait_until(lambda: o.count("/swr") == 2), "no background revalidation"
+    assert edgelib.wait_until(lambda: get(e, "/swr").body == b"v2")
+    expect(get(e, "/swr"), 200, "HIT", b"v2")
+    assert o.count("/swr") == 2
+
+
+@test
+def stale_if_error():
+    o, e = origin(), edge()
+    o.set("/sie", 200, {"Cache-Control": "max-age=1, stale-if-error=60"}, b"good")
+    get(e, "/sie")
+    o.set("/sie", 503, {"Cache-Control": "no-store"}, b"down")
+    time.sleep(2.1)
+    expect(get(e, "/sie"), 200, "STALE", b"good")
+    # without stale-if-error, the error goes through
+    o.set("/nosie", 200, {"Cache-Control": "max-age=1"}, b"good")
+    get(e, "/nosie")
+    o.set("/nosie", 503, {}, b"down")
+    time.sleep(2.1)
+    r = get(e, "/nosie")
+    assert r.status == 503, r.status
+    # the request may ask for it too
+    expect(get(e, "/nosie", {"Cache-Control": "stale-if-error=60"}), 200, "STALE", b"good")
+
+
+@test
+def immutable_ignores_reload():
+    o, e = origin(), edge()
+    o.set("/imm", 200, {"Cache-Control": "max-age=60, immutable"}, b"i")
+    get(e, "/imm")
+    expect(get(e, "/imm", {"Cache-Control": "no-cache"}), 200, "HIT")
+    expect(get(e, "/imm", {"Cache-Control": "max-age=0"}), 200, "HIT")
+    assert o.count("/imm") == 1
+
+
+# ---- Vary -------------------------------------------------------------------------
+
+@test
+def vary_keeps_variants_apart():
+    o, e = origin(), edge()
+
+    def route(seen):
+        ae = seen.header("Accept-Encoding") or "identity"
+        return edgelib.Answer(200, {"Cache-Control": "max-age=60", "Vary": "Accept-Encoding"},
+                              ("enc=" + ae).encode())
+    o.set("/vary", route)
+    expect(get(e, "/vary", {"Accept-Encoding": "gzip, br"}), 200, "MISS", b"enc=gzip, br")
+    expect(get(e, "/vary", {"Accept-Encoding": "br"}), 200, "MISS", b"enc=br")
+    # normalization: order, case and spaces of Accept-Encoding do not matter
+    expect(get(e, "/vary", {"Accept-Encoding": "BR,gzip"}), 200, "HIT", b"enc=gzip, br")
+    expect(get(e, "/vary", {"Accept-Encoding": "br"}), 200, "HIT", b"enc=br")
+    # absent is its own variant
+    expect(get(e, "/vary"), 200, "MISS", b"enc=identity")
+    assert o.count("/vary") == 3
+
+
+@test
+def vary_star_is_not_stored():
+    o, e = origin(), edge()
+    o.set("/vstar", 200, {"Cache-Control": "max-age=60", "Vary": "*"}, b"v")
+    get(e, "/vstar")
+    assert xcache(get(e, "/vstar")) != "HIT"
+    assert o.count("/vstar") == 2
+
+
+# ---- Authorization ------------------------------------------------------------------
+
+@test
+def authorization_rules():
+    o, e = origin(), edge()
+    o.set("/auth", 200, {"Cache-Control": "max-age=60"}, b"secret")
+    get(e, "/auth", {"Authorization": "Bearer a"})
+    r = get(e, "/auth", {"Authorization": "Bearer a"})
+    assert xcache(r) != "HIT"
+    assert o.count("/auth") == 2
+    r = get(e, "/auth")  # not stored from the authorized answers
+    assert xcache(r) == "MISS"
+    o.set("/authpub", 200, {"Cache-Control": "public, max-age=60"}, b"pub")
+    get(e, "/authpub", {"Authorization": "Bearer a"})
+    expect(get(e, "/authpub", {"Authorization": "Bearer b"}), 200, "HIT", b"pub")
+
+
+# ---- methods, invalidation, headers -------------------------------------------------
+
+@test
+def unsafe_method_invalidates():
+    o, e = origin(), edge()
+    o.set("/inv", 200, {"Cache-Control": "max-age=60"}, b"v1")
+    o.set("/inv-other", 200, {"Cache-Control": "max-age=60"}, b"o1")
+    o.set("/inv-cl", 200, {"Cache-Control": "max-age=60"}, b"c1")
+    for p in ("/inv", "/inv-other", "/inv-cl"):
+        get(e, p)
+        expect(get(e, p), 200, "HIT")
+
+    def post(seen):
+        return edgelib.Answer(201, {"Location": "/inv-other",
+                                    "Content-Location": "http://localhost/inv-cl"},
+                              b"got " + seen.body)
+    o.set("/inv", post)
+    r = get(e, "/inv", method="POST", body=b"payload")
+    expect(r, 201, "PASS", b"got payload")
+    assert o.last("/inv").body == b"payload"
+    o.set("/inv", 200, {"Cache-Control": "max-age=60"}, b"v2")
+    expect(get(e, "/inv"), 200, "MISS", b"v2")
+    expect(get(e, "/inv-other"), 200, "MISS")
+    expect(get(e, "/inv-cl"), 200, "MISS")
+    # a failed unsafe request invalidates nothing
+    o.set("/inv", 500, {}, b"err")
+    get(e, "/inv", method="DELETE")
+    o.set("/inv", 200, {"Cache-Control": "max-age=60"}, b"v3")
+    expect(get(e, "/inv"), 200, "HIT", b"v2")
+
+
+@test
+def hop_by_hop_fields_are_not_forwarded():
+    o, e = origin(), edge()
+    o.set("/hop", 200, {"Cache-Control": "max-age=60", "Connection": "X-Secret",
+                        "X-Secret": "1", "Keep-Alive": "timeout=5", "X-Kept": "yes"}, b"h")
+    r = get(e, "/hop", {"Connection": "X-Client-Hop", "X-Client-Hop": "1", "X-End": "2"})
+    assert r.header("X-Secret") is None and r.header("Keep-Alive") is None, r.headers
+    assert r.header("X-Kept") == "yes"
+    seen = o.last("/hop")
+    assert seen.header("X-Client-Hop") is None, seen.headers
+    assert seen.header("X-End") == "2"
+    r = get(e, "/hop")
+    assert r.header("X-Secret") is None and xcache(r) == "HIT"
+
+
+@test
+def head_answered_from_cached_get():
+    o, e = origin(), edge()
+    o.set("/head", 200, {"Cache-Control": "max-age=60"}, b"0123456789")
+    get(e, "/head")
+    r = get(e, "/head", method="HEAD")
+    assert r.status == 200 and xcache(r) == "HIT" and r.body == b""
+    assert r.header("Content-Length") == "10"
+    # a HEAD miss fills the cache with a GET
+    o.set("/head2", 200, {"Cache-Control": "max-age=60"}, b"abc")
+    r = get(e, "/head2", method="HEAD")
+    assert r.status == 200 and r.header("Content-Length") == "3", r.headers
+    assert o.last("/head2").method == "GET"
+    expect(get(e, "/head2"), 200, "HIT", b"abc")
+
+
+@test
+def range_from_cached_object():
+    o, e = origin(), edge()
+    body = bytes(i % 251 for i in range(5000))
+    o.set("/range", 200, {"Cache-Control": "max-age=60", "ETag": '"rg"'}, body)
+    # a Range miss fetches the whole object and answers the range
+    r = get(e, "/range", {"Range": "bytes=10-19"})
+    assert r.status == 206 and r.body == body[10:20], (r.status, r.headers)
+    assert r.header("Content-Range") == "bytes 10-19/5000"
+    assert o.last("/range").header("Range") is None
+    r = get(e, "/range", {"Range": "bytes=-100"})
+    assert r.status == 206 and r.body == body[-100:] and xcache(r) == "HIT"
+    r = get(e, "/range", {"Range": "bytes=6000-"})
+    assert r.status == 416 and r.header("Content-Range") == "bytes */5000"
+    r = get(e, "/range", {"Range": "bytes=0-9", "If-Range": '"other"'})
+    assert r.status == 200 and r.body == body
+    r = get(e, "/range", {"Range": "bytes=0-9", "If-Range": '"rg"'})
+    assert r.status == 206 and r.body == body[:10]
+    assert o.count("/range") == 1
+
+
+@test
+def large_objects_stream_through():
+    o = origin()
+    e = edgelib.start_edge(o, sets=["edge.object_max=4k"], name="edge-small")
+    body = os.urandom(100000)
+    o.set("/big", 200, {"Cache-Control": "max-age=60"}, body)
+    expect(get(e, "/big"), 200, "MISS", body)
+    r = get(e, "/big")
+    assert r.body == body and xcache(r) != "HIT"
+    assert o.count("/big") == 2
+    o.set("/bigc", 200, {"Cache-Control": "max-age=60"}, body, chunked=True)
+    assert get(e, "/bigc").body == body
+    assert get(e, "/bigc").body == body
+    assert o.count("/bigc") == 2
+
+
+@test
+def origin_down_is_502():
+    o = origin()
+    dead = edgelib.Origin()
+    dead.stop()
+    port = hslib.free_port()
+    e = hslib.Server(hslib.hs_argv("edge", "--origin", dead.url, "--listen",
+                                   "127.0.0.1:%d" % port, "--workers", 1), port=port,
+                     name="edge-dead").start()
+    e.admin_port = None
+    r = get(e, "/x")
+    assert r.status == 502, r.status
+    del o
+
+
+@test
+def memory_bound_evicts():
+    o = origin()
+    e = edgelib.start_edge(o, sets=["edge.memory_bytes=64k"], admin=True, name="edge-tiny")
+    for i in range(40):
+        o.set("/ev%d" % i, 200, {"Cache-Control": "max-age=60"}, b"x" * 4000)
+        get(e, "/ev%d" % i)
+    m = hslib.http_get(e.admin_port, "/metrics").body.decode()
+    ev = [ln for ln in m.splitlines() if ln.startswith('hs_edge_evictions_total{tier="memory"}')]
+    assert ev and float(ev[0].split()[-1]) > 0, ev
+    by = [ln for ln in m.splitlines() if ln.startswith('hs_edge_cache_bytes{tier="memory"}')]
+    assert by and float(by[0].split()[-1]) <= 65536, by
+
+
+# ---- coalescing -----------------------------------------------------------------------
+
+@test
+def thousand_concurrent_misses_make_one_origin_request():
+    o, e = origin(), edge()
+    body = b"cold" * 2500
+    o.set("/cold", 200, {"Cache-Control": "max-age=60"}, body, delay=1.5)
+    raws = edgelib.concurrent_gets(e.port, "/cold", 1000, timeout=30)
+    bad = [r for r in raws if r is None]
+    assert not bad, "%d connections did not finish" % len(bad)
+    labels = {}
+    for raw in raws:
+        st, h, b = edgelib.parse_raw(raw)
+        assert st == 200 and b == body, (st, h, len(b))
+        labels[h.get("x-cache")] = labels.get(h.get("x-cache"), 0) + 1
+    assert o.count("/cold") == 1, "origin got %d requests" % o.count("/cold")
+    assert labels.get("MISS", 0) + labels.get("HIT", 0) == 1000, labels
+    m = hslib.http_get(e.admin_port, "/metrics").body.decode()
+    co = [ln for ln in m.splitlines() if ln.startswith("hs_edge_coalesced_total")]
+    assert co and float(co[0].split()[-1]) >= 1, co
+
+
+@test
+def uncacheable_answers_release_waiters_without_serializing():
+    o, e = origin(), edge()
+    o.set("/uncache", 200, {"Cache-Control": "private"}, b"u", delay=0.5)
+    t0 = time.monotonic()
+    raws = edgelib.concurrent_gets(e.port, "/uncache", 8, timeout=20)
+    assert all(r is not None and edgelib.parse_raw(r)[2] == b"u" for r in raws)
+    # the waiters were released to fetch for themselves: 8 origin requests
+    assert o.count("/uncache") == 8, o.count("/uncache")
+    # later requests go in parallel (not one after another)
+    t0 = time.monotonic()
+    raws = edgelib.concurrent_gets(e.port, "/uncache", 8, timeout=20)
+    dt = time.monotonic() - t0
+    assert all(r is not None for r in raws)
+    assert dt < 2.0, "8 requests for an uncacheable URL took %.1fs (serialized?)" % dt
+    assert o.count("/uncache") == 16
+
+
+@test
+def waiters_get_the_stream_before_the_end():
+    o, e = origin(), edge()
+    o.set("/slowvary", 200, {"Cache-Control": "max-age=60", "Vary": "X-Lang"},
+          b"v", delay=0.5)
+    raws = edgelib.concurrent_gets(e.port, "/slowvary", 4, headers="X-Lang: fr\r\n")
+    assert all(edgelib.parse_raw(r)[2] == b"v" for r in raws)
+    assert o.count("/slowvary") == 1
+
+
+@test
+def pipelined_requests_on_one_connection():
+    o, e = origin(), edge()
+    o.set("/pipe", 200, {"Cache-Control": "max-age=60"}, b"pipe", delay=0.3)
+    with hslib.Conn(e.port) as c:
+        c.send(hslib.build_request("GET", "/pipe") * 3)
+        rs = c.read_responses(3)
+    assert [r.body for r in rs] == [b"pipe"] * 3
+    assert [xcache(r) for r in rs] == ["MISS", "HIT", "HIT"], [xcache(r) for r in rs]
+    assert o.count("/pipe") == 1
+
+
+@test
+def client_abort_does_not_hurt_waiters():
+    o, e = origin(), edge()
+    body = os.urandom(300000)
+    o.set("/abort", 200, {"Cache-Control": "max-age=60"}, body, delay=0.5)
+    c = hslib.Conn(e.port)
+    c.send(hslib.build_request("GET", "/abort"))
+    time.sleep(0.1)
+    c.close()  # the leader goes away before the origin answers
+    raws = edgelib.concurrent_gets(e.port, "/abort", 3)
+    assert all(r is not None and edgelib.parse_raw(r)[2] == body for r in raws)
+    assert o.count("/abort") == 1, o.count("/abort")
+    expect(get(e, "/abort"), 200, "HIT", body)
+
+
+@test
+def leader_abort_never_hands_its_private_answer_to_waiters():
+    o, e = origin(), edge()
+    o.set("/leader", lambda seen: edgelib.Answer(
+        200, {"Cache-Control": "private"}, ("user=%s" % seen.header("X-User")).encode(),
+        delay=0.5))
+    c = hslib.Conn(e.port)
+    c.send(hslib.build_request("GET", "/leader", {"X-User": "alice"}))
+    time.sleep(0.1)
+    import threading
+    out = {}
+
+    def waiters():
+        out["raws"] = edgelib.concurrent_gets(e.port, "/leader", 3, headers="X-User: bob\r\n")
+    t = threading.Thread(target=waiters)
+    t.start()
+    time.sleep(0.1)
+    c.close()
+    t.join(20)
+    bodies = [edgelib.parse_raw(r)[2] for r in out["raws"]]
+    assert bodies == [b"user=bob"] * 3, bodies
+
+
+@test
+def pass_through_is_streamed():
+    o, e = origin(), edge()
+    # 1.2 MB in 1000-byte chunks, 2 ms apart: the origin takes >= 2.4 s
+    body = os.urandom(1200 * 1000)
+    o.set("/streampass", 200, {"Cache-Control": "no-store"}, body, chunked=True,
+          chunk_delay=0.002)
+    with hslib.Conn(e.port, timeout=20) as c:
+        c.send(hslib.build_request("GET", "/streampass"))
+        t0 = time.monotonic()
+        while len(c.buf) < 300000:
+            c._fill(t0 + 20)
+        first = time.monotonic() - t0
+        r = c.read_response(timeout=20)
+        total = time.monotonic() - t0
+    assert r.body == body
+    assert first < total * 0.6, "first 300 KB after %.2fs of %.2fs" % (first, total)
+
+
+@test
+def waiters_are_streamed_while_the_origin_sends():
+    # Needs the server to flush bytes a handler queues outside its own
+    # request processing (src/http/server.c keeps them until the response
+    # ends or 256 KiB pile up); enable once it does.
+    raise hslib.SkipTest("server does not flush asynchronously queued body bytes yet")
+    o, e = origin(), edge()
+    body = b"s" * 10000  # 10 chunks, 0.15 s apart: the origin takes ~1.5 s
+    o.set("/stream", 200, {"Cache-Control": "max-age=60"}, body, chunked=True, chunk_delay=0.15)
+    conns = [hslib.Conn(e.port, timeout=10) for _ in range(3)]
+    try:
+        for c in conns:
+            c.send(hslib.build_request("GET", "/stream"))
+        t0 = time.monotonic()
+        for c in conns:  # every waiter has its head long before the origin is done
+            while b"\r\n\r\n" not in c.buf:
+                c._fill(t0 + 5)
+        first = time.monotonic() - t0
+        rs = [c.read_response() for c in conns]
+        total = time.monotonic() - t0
+    finally:
+        for c in conns:
+            c.close()
+    assert all(r.body == body for r in rs)
+    assert first < 0.8 and total > 1.0, "heads after %.2fs, all after %.2fs" % (first, total)
+    assert o.count("/stream") == 1
+
+
+@test
+def origin_connections_are_reused():
+    o, e = origin(), edge()
+    for i in range(5):
+        o.set("/ka%d" % i, 200, {"Cache-Control": "no-store"}, b"k")
+        get(e, "/ka%d" % i)
+    m = hslib.http_get(e.admin_port, "/metrics").body.decode()
+    reused = [ln for ln in m.splitlines() if ln.startswith("hs_upstream_connections_reused_total")]
+    assert reused and float(reused[0].split()[-1]) >= 4, reused
+
+
+@test
+def http10_client_gets_close_delimited_stream():
+    o, e = origin(), edge()
+    o.set("/h10", 200, {"Cache-Control": "max-age=60"}, b"x" * 3000, chunked=True)
+    with hslib.Conn(e.port) as c:
+        r = c.request("GET", "/h10", version="HTTP/1.0")
+    assert r.status == 200 and r.body == b"x" * 3000, r
+
+
+@test
+def several_workers():
+    o = origin()
+    e = edgelib.start_edge(o, workers=2, name="edge-2w")
+    o.set("/w2", 200, {"Cache-Control": "max-age=60"}, b"w")
+    for _ in range(10):
+        r = get(e, "/w2")
+        assert r.status == 200 and r.body == b"w"
+    assert 1 <= o.count("/w2") <= 2, o.count("/w2")  # one cache per worker thread
+
+
+@test
+def metrics_count_by_x_cache():
+    o, e = origin(), edge()
+    o.set("/met", 200, {"Cache-Control": "max-age=60"}, b"m" * 100)
+    get(e, "/met")
+    get(e, "/met")
+    m = hslib.http_get(e.admin_port, "/metrics").body.decode()
+    hit = [ln for ln in m.splitlines() if ln.startswith('hs_edge_requests_total{cache="HIT"}')]
+    assert hit and float(hit[0].split()[-1]) >= 1, hit
+    b = [ln for ln in m.splitlines() if ln.startswith('hs_edge_response_bytes_total{cache="HIT"}')]
+    assert b and float(b[0].split()[-1]) >= 100, b
+    assert "hs_edge_origin_seconds" in m and "hs_edge_origin_requests_total" in m
+
+
+@test
+def cli_rejects_bad_origin():
+    r = hslib.run_hs("edge", "--origin", "https://example.com:443")
+    assert r.returncode == 2 and "origin" in r.stderr, (r.returncode, r.stderr)
+    r = hslib.run_hs("edge")
+    assert r.returncode == 2 and "origin" in r.stderr
+
+
+if __name__ == "__main__":
+    hslib.run()
