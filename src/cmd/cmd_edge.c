@@ -24,6 +24,7 @@ static int worker(const hs_config_t *cfg, int ready_fd)
         .heuristic_max_s = (int64_t)(cfg->edge_heuristic_max / 1000),
         .pass_ttl_ms = cfg->edge_pass_ttl,
         .targeted = cfg->edge_targeted_fields,
+        .purge_token = cfg->edge_purge_token,
         .client =
             {
                 .connect_timeout_ms = (uint32_t)cfg->upstream_connect_timeout,

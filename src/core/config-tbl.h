@@ -49,3 +49,4 @@ HS_CFG(edge_object_max, "edge.object_max", SIZE, "8m", "largest response the edg
 HS_CFG(edge_heuristic_max, "edge.heuristic_max", DURATION, "24h", "cap on heuristic freshness (10% of the time since Last-Modified)")
 HS_CFG(edge_pass_ttl, "edge.pass_ttl", DURATION, "10s", "after an uncacheable answer, how long requests for that URL go to the origin without coalescing")
 HS_CFG(edge_targeted_fields, "edge.targeted_fields", STR, "CDN-Cache-Control", "comma-separated targeted cache-control fields obeyed before Cache-Control, first present wins (RFC 9213); empty = none")
+HS_CFG(edge_purge_token, "edge.purge_token", STR, "", "token a PURGE request must carry in Purge-Token; empty = PURGE disabled")

@@ -10,6 +10,13 @@
 
 typedef struct hs_edge_mem hs_edge_mem_t;
 
+/* What a purge selects. */
+typedef enum hs_edge_purge_kind {
+    HS_EDGE_PURGE_URL = 0, /* every variant of one primary key */
+    HS_EDGE_PURGE_PREFIX,  /* every primary key starting with the argument */
+    HS_EDGE_PURGE_TAG,     /* every object carrying the surrogate key */
+} hs_edge_purge_kind_t;
+
 /*
  * One stored response (one variant of a URL). The creator fills the
  * response part and inserts it; afterwards the response part is changed
@@ -26,6 +33,8 @@ typedef struct hs_edge_obj {
     uint64_t size;
     hs_edge_meta_t meta;
     hs_str_t etag, last_modified, content_type; /* values inside hdr (hs_edge_obj_index) */
+    char *tags; /* surrogate keys, space-separated (malloc'd), or NULL */
+    size_t tags_len;
 
     /* owned by the memory tier */
     unsigned refs;

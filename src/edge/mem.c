@@ -75,6 +75,7 @@ void hs_edge_obj_unref(hs_edge_obj_t *o)
     free(o->hdr);
     free(o->body);
     free(o->sec);
+    free(o->tags);
     free(o);
 }
 
@@ -110,7 +111,7 @@ void hs_edge_obj_index(hs_edge_obj_t *o)
 
 static uint64_t obj_charge(const hs_edge_obj_t *o, size_t keylen)
 {
-    return sizeof(*o) + o->hdr_len + o->size + o->sec_len + keylen + 64;
+    return sizeof(*o) + o->hdr_len + o->size + o->sec_len + o->tags_len + keylen + 64;
 }
 
 /* ---- table ---- */
@@ -383,6 +384,61 @@ unsigned hs_edge_mem_invalidate(hs_edge_mem_t *m, hs_str_t key)
         n++;
         if (last)
             break;
+    }
+    return n;
+}
+
+bool hs_edge_tags_has(hs_str_t tags, hs_str_t tag)
+{
+    size_t i = 0;
+    while (i < tags.len) {
+        while (i < tags.len && tags.base[i] == ' ')
+            i++;
+        size_t s = i;
+        while (i < tags.len && tags.base[i] != ' ')
+            i++;
+        if (i > s && i - s == tag.len && memcmp(tags.base + s, tag.base, tag.len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void purge_one(hs_edge_mem_t *m, hs_edge_obj_t *o, bool soft)
+{
+    if (soft)
+        o->meta.lifetime = 0; /* stale from now on: the next use revalidates */
+    else
+        obj_remove(m, o);
+}
+
+unsigned hs_edge_mem_purge(hs_edge_mem_t *m, hs_edge_purge_kind_t kind, hs_str_t arg, bool soft)
+{
+    unsigned n = 0;
+    if (kind == HS_EDGE_PURGE_URL) {
+        prim_t *p = prim_find(m, arg, key_hash(arg));
+        for (hs_edge_obj_t *o = p ? p->variants : NULL, *next; o; o = next) {
+            next = o->vnext;
+            purge_one(m, o, soft); /* the last removal frees p; next is NULL then */
+            n++;
+        }
+        return n;
+    }
+    if (kind == HS_EDGE_PURGE_TAG && arg.len == 0)
+        return 0;
+    /* The queue holds every object once; removal only unlinks the current one. */
+    for (hs_edge_obj_t *o = m->head, *next; o; o = next) {
+        next = o->qnext;
+        bool hit;
+        if (kind == HS_EDGE_PURGE_PREFIX) {
+            const prim_t *p = o->prim;
+            hit = p->keylen >= arg.len && (arg.len == 0 || memcmp(p->key, arg.base, arg.len) == 0);
+        } else {
+            hit = o->tags && hs_edge_tags_has((hs_str_t){o->tags, o->tags_len}, arg);
+        }
+        if (hit) {
+            purge_one(m, o, soft);
+            n++;
+        }
     }
     return n;
 }

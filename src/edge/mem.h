@@ -64,6 +64,18 @@ void hs_edge_mem_remove(hs_edge_mem_t *m, hs_edge_obj_t *o);
 /* Removes every variant of key. Returns how many were removed. */
 unsigned hs_edge_mem_invalidate(hs_edge_mem_t *m, hs_str_t key);
 
+/*
+ * Purges objects: removes them (hard), or marks them stale (soft: the next
+ * request revalidates, and stale-while-revalidate / stale-if-error still
+ * apply). URL and prefix purges match primary keys; tag purges match one
+ * surrogate key of o->tags. Prefix and tag purges scan the whole tier.
+ * Returns how many objects were purged.
+ */
+unsigned hs_edge_mem_purge(hs_edge_mem_t *m, hs_edge_purge_kind_t kind, hs_str_t arg, bool soft);
+
+/* True if the space-separated list `tags` holds `tag` (exact match). */
+bool hs_edge_tags_has(hs_str_t tags, hs_str_t tag);
+
 /* Bytes charged, objects held, evictions so far (for metrics and tests). */
 uint64_t hs_edge_mem_bytes(const hs_edge_mem_t *m);
 uint64_t hs_edge_mem_count(const hs_edge_mem_t *m);

@@ -19,6 +19,8 @@
 #include "edge/proxy.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,7 @@
 typedef struct proxy proxy_t;
 typedef struct fill fill_t;
 typedef struct rq rq_t;
+typedef struct purge_job purge_job_t;
 
 enum label { L_HIT, L_MISS, L_STALE, L_EXPIRED, L_PASS, L_REVALIDATED, L_N };
 static const char *const label_names[L_N] = {"HIT",  "MISS", "STALE",
@@ -62,6 +65,7 @@ struct rq {
     bool auth;
     bool started;   /* streaming response begun */
     bool want_full; /* Range: answered from the complete object */
+    purge_job_t *purge; /* a PURGE waiting for every thread */
 };
 
 typedef struct pass_slot {
@@ -77,7 +81,9 @@ struct proxy {
     char *targets_buf;
     hs_str_t targets[MAX_TARGETS];
     unsigned ntargets;
-    hs_loop_t *loop;
+    _Atomic(hs_loop_t *) loop; /* set by the first request (read by purges elsewhere) */
+    proxy_t *rnext, *rprev;     /* process-wide registry, for purges */
+    char *purge_token;
     hs_http_client_t *client;
     hs_edge_mem_t *mem;
     fill_t *fills[FILL_BUCKETS];
@@ -124,6 +130,8 @@ struct fill {
     int vary_len;
     char sec[HS_EDGE_SECONDARY_MAX];
     int sec_len;
+    char *tags; /* surrogate keys of the response, space-separated */
+    size_t tags_len;
     enum label label;
     unsigned in_cb;
 };
@@ -144,7 +152,7 @@ static void chunk_release(void *p)
 /* ---- metrics ---- */
 
 static hs_counter_t *m_req[L_N], *m_bytes[L_N], *m_origin, *m_coalesced, *m_invalidated,
-    *m_uncacheable;
+    *m_uncacheable, *m_purged;
 static hs_histogram_t *m_origin_seconds;
 
 static void metrics_init(void)
@@ -167,6 +175,7 @@ static void metrics_init(void)
                                "origin responses to GET that could not be stored");
     m_origin_seconds = hs_histogram("hs_edge_origin_seconds", NULL,
                                     "origin fetch time, request to end of response");
+    m_purged = hs_counter("hs_edge_purged_total", NULL, "objects removed or marked stale by PURGE");
 }
 
 static uint64_t now_ns(void)
@@ -311,6 +320,7 @@ static void fill_free(fill_t *f)
     free(f->rbuf);
     free(f->hdr);
     free(f->body);
+    free(f->tags);
     free(f->key);
     free(f);
 }
@@ -709,7 +719,8 @@ static void release(rq_t *r)
 static bool drop_resp_field(hs_str_t n, const hs_http_msg_t *resp)
 {
     return hop_by_hop(n, resp) || HS_STR_IEQ(n, "content-length") || HS_STR_IEQ(n, "date") ||
-           HS_STR_IEQ(n, "server") || HS_STR_IEQ(n, "age") || HS_STR_IEQ(n, "x-cache");
+           HS_STR_IEQ(n, "server") || HS_STR_IEQ(n, "age") || HS_STR_IEQ(n, "x-cache") ||
+           HS_STR_IEQ(n, "surrogate-key") || HS_STR_IEQ(n, "cache-tag");
 }
 
 static int hdr_append(char **buf, size_t *len, size_t *cap, hs_str_t n, hs_str_t v)
@@ -750,6 +761,48 @@ static int build_hdr(fill_t *f, const hs_http_msg_t *resp, hs_str_t strip)
         if (hdr_append(&f->hdr, &f->hdr_len, &f->hdr_cap, h->name, h->value) < 0)
             return HS_ENOMEM;
     }
+    return 0;
+}
+
+/* Surrogate keys for purges: Surrogate-Key (space-separated, Fastly) and
+ * Cache-Tag (comma-separated, Cloudflare), joined with spaces. */
+static int collect_tags(fill_t *f, const hs_http_msg_t *resp)
+{
+    size_t cap = 0;
+    for (unsigned i = 0; i < resp->num_headers; i++)
+        if (HS_STR_IEQ(resp->headers[i].name, "surrogate-key") ||
+            HS_STR_IEQ(resp->headers[i].name, "cache-tag"))
+            cap += resp->headers[i].value.len + 1;
+    if (cap == 0)
+        return 0;
+    if (cap > 8192)
+        cap = 8192; /* bounded: keys past it are not indexed */
+    char *t = malloc(cap);
+    if (!t)
+        return HS_ENOMEM;
+    size_t n = 0;
+    for (unsigned i = 0; i < resp->num_headers; i++) {
+        const hs_http_header_t *h = &resp->headers[i];
+        if (!HS_STR_IEQ(h->name, "surrogate-key") && !HS_STR_IEQ(h->name, "cache-tag"))
+            continue;
+        for (size_t k = 0; k < h->value.len;) {
+            while (k < h->value.len && (h->value.base[k] == ' ' || h->value.base[k] == ',' ||
+                                        h->value.base[k] == '\t'))
+                k++;
+            size_t s = k;
+            while (k < h->value.len && h->value.base[k] != ' ' && h->value.base[k] != ',' &&
+                   h->value.base[k] != '\t')
+                k++;
+            if (k > s && n + (k - s) + (n ? 1 : 0) <= cap) {
+                if (n)
+                    t[n++] = ' ';
+                memcpy(t + n, h->value.base + s, k - s);
+                n += k - s;
+            }
+        }
+    }
+    f->tags = t;
+    f->tags_len = n;
     return 0;
 }
 
@@ -889,8 +942,9 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
     /* What the response allows by itself, and for this fill's own request
      * (a private fill may carry Authorization or no-store). */
     hs_edge_store_t v_resp = hs_edge_storable(f->method, NULL, false, &ri);
-    hs_edge_store_t v =
-        f->private_ ? hs_edge_storable(f->method, &f->leader_cc, f->leader_auth, &ri) : v_resp;
+    hs_edge_store_t v = f->private_ || f->leader_auth
+                            ? hs_edge_storable(f->method, &f->leader_cc, f->leader_auth, &ri)
+                            : v_resp;
     f->vary_len = v == HS_EDGE_STORE ? hs_edge_vary_list(resp, f->vary, sizeof(f->vary)) : 0;
     if (f->vary_len < 0) {
         f->vary_len = 0;
@@ -908,8 +962,12 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
     f->clen = resp->framing == HS_HTTP_BODY_LENGTH ? (int64_t)resp->content_length
               : resp->framing == HS_HTTP_BODY_NONE ? 0
                                                    : -1;
-    if (f->method == HS_HTTP_HEAD)
-        f->clen = resp->framing == HS_HTTP_BODY_LENGTH ? (int64_t)resp->content_length : -1;
+    if (f->method == HS_HTTP_HEAD) {
+        /* a HEAD answer has no body but tells the length of the GET one */
+        hs_str_t cl = REQ_HEADER(resp, "Content-Length");
+        uint64_t n;
+        f->clen = cl.base && hs_str_to_u64(cl, &n) == 0 && n <= INT64_MAX ? (int64_t)n : -1;
+    }
     /* Shareable: the policy allows reuse, whatever its size. */
     f->shareable = v == HS_EDGE_STORE;
     bool useful = f->meta.lifetime > 0 || ri.has_etag || ri.has_last_modified ||
@@ -918,6 +976,8 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
                  (f->clen < 0 || (uint64_t)f->clen <= p->o.object_max);
     if (f->method == HS_HTTP_GET && !f->shareable)
         hs_counter_inc(m_uncacheable);
+    if (f->storing && collect_tags(f, resp) < 0)
+        f->storing = false;
     if (build_hdr(f, resp, f->storing ? ri.cc.private_fields : HS_STR_NULL) < 0) {
         f->storing = false;
         f->shareable = false;
@@ -1100,6 +1160,10 @@ static hs_edge_obj_t *store(fill_t *f)
     f->body = NULL;
     f->len = f->cap = 0;
     o->meta = f->meta;
+    o->tags = f->tags;
+    o->tags_len = f->tags_len;
+    f->tags = NULL;
+    f->tags_len = 0;
     hs_edge_obj_index(o);
     if (!o->body || hs_edge_mem_insert(p->mem, (hs_str_t){f->key, f->keylen},
                                        (hs_str_t){f->vary, (size_t)f->vary_len},
@@ -1219,17 +1283,169 @@ static void revalidate_bg(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
     fill_start(p, NULL, &r->req->msg, r->key, r->keylen, true, stale);
 }
 
+/* ---- purge ---- */
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static proxy_t *reg_head;
+
+struct purge_job {
+    atomic_uint pending; /* threads still purging */
+    atomic_uint total;   /* objects purged */
+    hs_loop_t *home;     /* the requester's loop */
+    rq_t *r;             /* the requester; NULL once it went away */
+    hs_edge_purge_kind_t kind;
+    bool soft;
+    size_t nargs;
+    hs_str_t args[16];
+    char buf[];
+};
+
+typedef struct purge_post {
+    purge_job_t *job;
+    proxy_t *p;
+} purge_post_t;
+
+static void purge_finish(void *arg)
+{
+    purge_job_t *job = arg;
+    rq_t *r = job->r;
+    if (r) {
+        hs_http_req_t *req = r->req;
+        char body[96];
+        int n = snprintf(body, sizeof(body), "{\"purged\":%u,\"soft\":%s}\n",
+                         atomic_load(&job->total), job->soft ? "true" : "false");
+        r->purge = NULL;
+        hs_http_resp_start(req, 200, n);
+        HS_HTTP_HEADER_LIT(req, "Content-Type", "application/json");
+        HS_HTTP_HEADER_LIT(req, "Cache-Control", "no-store");
+        hs_http_resp_body(req, body, (size_t)n);
+        rq_free(r);
+        hs_http_resp_end(req);
+    }
+    free(job);
+}
+
+/* On each thread's loop: purge its tier, then report home. */
+static void purge_run(void *arg)
+{
+    purge_post_t *pp = arg;
+    purge_job_t *job = pp->job;
+    unsigned n = 0;
+    for (size_t i = 0; i < job->nargs; i++)
+        n += hs_edge_mem_purge(pp->p->mem, job->kind, job->args[i], job->soft);
+    hs_counter_add(m_purged, n);
+    atomic_fetch_add(&job->total, n);
+    free(pp);
+    if (atomic_fetch_sub(&job->pending, 1) == 1 && hs_loop_post(job->home, purge_finish, job) != 0)
+        free(job); /* out of memory: the requester gets no answer until it times out */
+}
+
+static bool token_ok(const char *want, hs_str_t got)
+{
+    size_t n = strlen(want);
+    unsigned char d = (unsigned char)(n != got.len);
+    for (size_t i = 0; i < n; i++) /* constant time in the token's length */
+        d |= (unsigned char)(want[i] ^ (i < got.len ? got.base[i] : 0));
+    return d == 0;
+}
+
+/*
+ * PURGE <target> with Purge-Token; Purge-Type: url (default), prefix or key
+ * (surrogate keys listed in Purge-Key, space- or comma-separated);
+ * Purge-Soft: 1 marks stale instead of removing. Every worker thread of the
+ * process purges its tier; the answer says how many objects went.
+ */
+static void handle_purge(proxy_t *p, rq_t *r)
+{
+    const hs_http_msg_t *m = &r->req->msg;
+    if (!p->purge_token) {
+        respond_error(r, 405, "PURGE is disabled (set edge.purge_token)", L_PASS);
+        return;
+    }
+    if (!token_ok(p->purge_token, REQ_HEADER(m, "Purge-Token"))) {
+        respond_error(r, 403, "bad or missing Purge-Token", L_PASS);
+        return;
+    }
+    hs_str_t type = REQ_HEADER(m, "Purge-Type"), keys = REQ_HEADER(m, "Purge-Key");
+    hs_str_t soft = REQ_HEADER(m, "Purge-Soft");
+    hs_edge_purge_kind_t kind = HS_EDGE_PURGE_URL;
+    if (type.base && HS_STR_IEQ(type, "prefix"))
+        kind = HS_EDGE_PURGE_PREFIX;
+    else if (type.base && HS_STR_IEQ(type, "key"))
+        kind = HS_EDGE_PURGE_TAG;
+    else if (type.base && !HS_STR_IEQ(type, "url")) {
+        respond_error(r, 400, "Purge-Type: url, prefix or key", L_PASS);
+        return;
+    }
+    if (kind == HS_EDGE_PURGE_TAG && !keys.len) {
+        respond_error(r, 400, "Purge-Key lists no surrogate key", L_PASS);
+        return;
+    }
+    purge_job_t *job = calloc(1, sizeof(*job) + r->keylen + keys.len + 1);
+    if (!job) {
+        respond_error(r, 503, "out of memory", L_PASS);
+        return;
+    }
+    job->home = p->loop;
+    job->kind = kind;
+    job->soft = soft.base && (HS_STR_EQ(soft, "1") || HS_STR_IEQ(soft, "true"));
+    if (kind == HS_EDGE_PURGE_TAG) {
+        memcpy(job->buf, keys.base, keys.len);
+        for (size_t k = 0; k < keys.len && job->nargs < 16;) {
+            while (k < keys.len && (job->buf[k] == ' ' || job->buf[k] == ','))
+                k++;
+            size_t s = k;
+            while (k < keys.len && job->buf[k] != ' ' && job->buf[k] != ',')
+                k++;
+            if (k > s)
+                job->args[job->nargs++] = (hs_str_t){job->buf + s, k - s};
+        }
+    } else {
+        memcpy(job->buf, r->key, r->keylen);
+        job->args[job->nargs++] = (hs_str_t){job->buf, r->keylen};
+    }
+    /* One post per thread that has served (the others have empty tiers). */
+    pthread_mutex_lock(&reg_mu);
+    unsigned n = 0;
+    for (proxy_t *q = reg_head; q; q = q->rnext)
+        n += atomic_load(&q->loop) != NULL;
+    atomic_store(&job->pending, n);
+    job->r = r;
+    r->purge = job;
+    unsigned posted = 0;
+    for (proxy_t *q = reg_head; q; q = q->rnext) {
+        hs_loop_t *ql = atomic_load(&q->loop);
+        if (!ql)
+            continue;
+        purge_post_t *pp = malloc(sizeof(*pp));
+        if (pp) {
+            pp->job = job;
+            pp->p = q;
+        }
+        if (!pp || hs_loop_post(ql, purge_run, pp) != 0) {
+            free(pp);
+            /* count it as done so the answer still comes */
+            if (atomic_fetch_sub(&job->pending, 1) == 1)
+                hs_loop_post(job->home, purge_finish, job);
+            continue;
+        }
+        posted++;
+    }
+    pthread_mutex_unlock(&reg_mu);
+    (void)posted;
+}
+
 static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
 {
     proxy_t *p = (proxy_t *)self;
     const hs_http_msg_t *m = &req->msg;
-    if (!p->loop) {
-        p->loop = req->loop;
+    if (!p->client) {
         p->client = hs_http_client_new(req->loop, &p->o.client);
         if (!p->client) {
             hs_http_respond_text(req, 503, "out of memory");
             return;
         }
+        atomic_store(&p->loop, req->loop);
     }
     if (m->method == HS_HTTP_CONNECT) {
         hs_http_respond_text(req, 405, "CONNECT is not proxied");
@@ -1247,6 +1463,10 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
     hs_edge_request_cc(m, &r->cc);
     r->auth = hs_http_find_header(m, "authorization", 13, 0) >= 0;
 
+    if (m->method == HS_HTTP_OTHER && HS_STR_EQ(m->method_str, "PURGE")) {
+        handle_purge(p, r);
+        return;
+    }
     if (m->method != HS_HTTP_GET && m->method != HS_HTTP_HEAD) {
         start_private(p, r);
         return;
@@ -1277,6 +1497,12 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
             respond_error(r, 504, "not cached", L_MISS);
             return;
         }
+        if (r->auth) {
+            /* never in a shared fill: the answer is made for its credentials */
+            hs_edge_obj_unref(o);
+            start_private(p, r);
+            return;
+        }
         r->want_full = REQ_HEADER(m, "Range").base != NULL;
         fetch_shared(p, r, o);
         hs_edge_obj_unref(o);
@@ -1300,6 +1526,8 @@ static void on_abort(hs_http_handler_t *self, hs_http_req_t *req)
     rq_t *r = req->data;
     fill_t *f = r->fill;
     bool started = r->started;
+    if (r->purge)
+        r->purge->r = NULL; /* the purge goes on; its answer is dropped */
     if (f) {
         sub_del(r);
         /* Nobody left to answer: stop fetching, unless the answer may still
@@ -1381,9 +1609,12 @@ hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
              t && p->ntargets < MAX_TARGETS; t = strtok_r(NULL, ", ", &save))
             p->targets[p->ntargets++] = (hs_str_t){t, strlen(t)};
     }
+    if (opts->purge_token && opts->purge_token[0])
+        p->purge_token = strdup(opts->purge_token);
     p->o.origin = NULL;
     p->o.origin_host = NULL;
     p->o.targeted = NULL;
+    p->o.purge_token = NULL;
     p->mem = hs_edge_mem_new(p->o.memory_bytes);
     if (!p->mem) {
         free(p->origin_host);
@@ -1394,6 +1625,12 @@ hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
     }
     p->h.on_request = on_request;
     p->h.on_abort = on_abort;
+    pthread_mutex_lock(&reg_mu);
+    p->rnext = reg_head;
+    if (reg_head)
+        reg_head->rprev = p;
+    reg_head = p;
+    pthread_mutex_unlock(&reg_mu);
     return &p->h;
 }
 
@@ -1402,6 +1639,14 @@ void hs_edge_proxy_free(hs_http_handler_t *h)
     proxy_t *p = (proxy_t *)h;
     if (!p)
         return;
+    pthread_mutex_lock(&reg_mu);
+    if (p->rprev)
+        p->rprev->rnext = p->rnext;
+    else
+        reg_head = p->rnext;
+    if (p->rnext)
+        p->rnext->rprev = p->rprev;
+    pthread_mutex_unlock(&reg_mu);
     /* Canceling runs on_done for every call; fills without subscribers
      * (background revalidations) free themselves there. */
     if (p->client)
@@ -1411,5 +1656,6 @@ void hs_edge_proxy_free(hs_http_handler_t *h)
     hs_edge_mem_free(p->mem);
     free(p->origin_host);
     free(p->targets_buf);
+    free(p->purge_token);
     free(p);
 }

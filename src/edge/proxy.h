@@ -4,7 +4,8 @@
  * pooled HTTP client (one origin request per key for concurrent misses,
  * streamed to every waiter), revalidates stale objects with conditional
  * requests, and passes everything else through. One handler per worker
- * thread (its tier and client belong to that thread's loop).
+ * thread (its tier and client belong to that thread's loop). A PURGE
+ * request (token-protected) purges every thread's tier of the process.
  */
 #ifndef HS_EDGE_PROXY_H
 #define HS_EDGE_PROXY_H
@@ -22,6 +23,7 @@ typedef struct hs_edge_opts {
     int64_t heuristic_max_s; /* cap on heuristic freshness, seconds */
     uint64_t pass_ttl_ms;    /* hit-for-miss marker lifetime */
     const char *targeted;    /* comma-separated targeted field names (RFC 9213) */
+    const char *purge_token; /* PURGE requests must carry it; NULL/"" = PURGE disabled */
     hs_http_client_opts_t client;
 } hs_edge_opts_t;
 
@@ -29,8 +31,8 @@ typedef struct hs_edge_opts {
  * (HS_EINVAL for a bad origin, HS_ENOMEM). opts is copied. */
 hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err);
 
-/* Frees the handler: in-flight origin calls are canceled. Runs on the
- * handler's loop thread after its server is gone. */
+/* Frees the handler: in-flight origin calls are canceled. Runs after the
+ * handler's server is gone and its loop has stopped (any thread). */
 void hs_edge_proxy_free(hs_http_handler_t *h);
 
 /*

@@ -40,7 +40,7 @@ static void *bg_main(void *arg)
                             (unsigned long long)rep.stripes, (unsigned long long)rep.frags_missing,
                             (unsigned long long)rep.frags_corrupt,
                             (unsigned long long)rep.frags_rebuilt,
-                            (unsigned long long)rep.stripes_lost, hs_errname(rc));
+                            (unsigned long long)rep.stripes_lost, rc < 0 ? hs_errname(rc) : "ok");
         }
         if (bg->o.tiering && !bg->stop) hs_objects_tier_pass(s, 0, NULL, &rep);
         if (bg->o.gc && !bg->stop) {

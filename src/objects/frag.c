@@ -183,17 +183,11 @@ static int pread_all(int fd, void *buf, size_t n, off_t off)
     return 0;
 }
 
-int hs__frag_open(const char *path, uint64_t stripe, int index, const hs__stripe_rec_t *st,
-                  hs__frag_hdr_t *h)
+int hs__frag_hdr_parse_fixed(const uint8_t *fixed, size_t len, hs__frag_hdr_t *h)
 {
-    uint8_t fixed[FIXED];
     memset(h, 0, sizeof(*h));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno == ENOENT || errno == ENOTDIR ? HS_ENOENT : HS_EIO;
-    int rc = pread_all(fd, fixed, FIXED, 0);
-    if (rc < 0) goto fail;
-    rc = HS_ECORRUPT;
-    if (memcmp(fixed, FRAG_MAGIC, 8) != 0 || rd32(fixed + 8) != 1) goto fail;
+    if (len < FIXED || memcmp(fixed, FRAG_MAGIC, 8) != 0 || rd32(fixed + 8) != 1)
+        return HS_ECORRUPT;
     uint64_t id = 0;
     for (int i = 7; i >= 0; i--)
         id = (id << 8) | fixed[16 + i];
@@ -207,10 +201,49 @@ int hs__frag_open(const char *path, uint64_t stripe, int index, const hs__stripe
     h->nblocks = rd32(fixed + 36);
     h->data_len = rd32(fixed + 40);
     h->hdr_len = rd32(fixed + 12);
-    if (id != stripe || h->index != index || h->d != st->d || h->p != st->p ||
-        h->frag_len != st->frag_len || h->block_size != HS_OBJ_BLOCK ||
-        h->nblocks != (h->frag_len + HS_OBJ_BLOCK - 1) / HS_OBJ_BLOCK ||
-        h->hdr_len != hdr_len_for(h->nblocks, h->frag_len))
+    if (h->d == 0 || h->d + h->p > HS_EC_MAX || h->index >= h->d + h->p || h->frag_len == 0 ||
+        h->block_size != HS_OBJ_BLOCK ||
+        h->nblocks != (uint32_t)(((uint64_t)h->frag_len + HS_OBJ_BLOCK - 1) / HS_OBJ_BLOCK) ||
+        h->hdr_len != hdr_len_for(h->nblocks, h->frag_len) ||
+        (uint64_t)h->data_len > (uint64_t)h->d * h->frag_len)
+        return HS_ECORRUPT;
+    return 0;
+}
+
+int hs__frag_hdr_parse(const uint8_t *buf, size_t len, hs__frag_hdr_t *h)
+{
+    int rc = hs__frag_hdr_parse_fixed(buf, len, h);
+    if (rc < 0) return rc;
+    if (len < h->hdr_len) return HS_ECORRUPT;
+    /* the CRC is computed with its own field zero */
+    uint32_t want = rd32(buf + 56);
+    uint32_t got = crc32c(buf, 56);
+    static const uint8_t zero[4];
+    got = crc32_iscsi((unsigned char *)zero, 4, got);
+    got = crc32_iscsi((unsigned char *)buf + 60, (int)(h->hdr_len - 60), got);
+    if (got != want) return HS_ECORRUPT;
+    h->crcs = malloc(4 * (size_t)h->nblocks + 4);
+    if (!h->crcs) return HS_ENOMEM;
+    for (uint32_t b = 0; b < h->nblocks; b++)
+        h->crcs[b] = rd32(buf + FIXED + 4 * b);
+    return 0;
+}
+
+int hs__frag_open(const char *path, uint64_t stripe, int index, const hs__stripe_rec_t *st,
+                  hs__frag_hdr_t *h)
+{
+    uint8_t fixed[FIXED];
+    memset(h, 0, sizeof(*h));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT || errno == ENOTDIR ? HS_ENOENT : HS_EIO;
+    int rc = pread_all(fd, fixed, FIXED, 0);
+    if (rc < 0) goto fail;
+    if ((rc = hs__frag_hdr_parse_fixed(fixed, FIXED, h)) < 0) goto fail;
+    /* the file must be the fragment the index expects, before we trust
+     * any length in it */
+    rc = HS_ECORRUPT;
+    if (h->stripe != stripe || h->index != index || h->d != st->d || h->p != st->p ||
+        h->frag_len != st->frag_len)
         goto fail;
     uint8_t *all = malloc(h->hdr_len);
     if (!all) {
@@ -218,19 +251,7 @@ int hs__frag_open(const char *path, uint64_t stripe, int index, const hs__stripe
         goto fail;
     }
     rc = pread_all(fd, all, h->hdr_len, 0);
-    if (rc == 0) {
-        uint32_t want = rd32(all + 56);
-        memset(all + 56, 0, 4);
-        rc = crc32c(all, h->hdr_len) == want ? 0 : HS_ECORRUPT;
-    }
-    if (rc == 0) {
-        h->crcs = malloc(4 * (size_t)h->nblocks + 4);
-        if (!h->crcs)
-            rc = HS_ENOMEM;
-        else
-            for (uint32_t b = 0; b < h->nblocks; b++)
-                h->crcs[b] = rd32(all + FIXED + 4 * b);
-    }
+    if (rc == 0) rc = hs__frag_hdr_parse(all, h->hdr_len, h);
     free(all);
     if (rc < 0) goto fail;
     struct stat sb;

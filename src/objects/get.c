@@ -21,6 +21,8 @@
 #include "objects/internal.h"
 #include "objects/objects.h"
 
+#define PREFETCH_DEPTH 2 /* stripes read ahead of a sequential reader */
+
 struct hs_obj_reader {
     hs_objects_t *s;
     hs_kv_txn_t *txn; /* read snapshot, held until close */
@@ -46,11 +48,13 @@ struct hs_obj_reader {
     /* one window of verified blocks [w0, w1) of fragment wfrag: a single
      * small buffer stays in the CPU cache as the read walks fragments */
     uint8_t *win;
+    uint32_t winb; /* window size in blocks: holds the largest chunk */
     int wfrag;
     uint32_t w0, w1;
     /* whole decoded stripe, after a degraded read */
-    uint64_t prefetched; /* stripe whose readahead was last asked for */
-    long loading;        /* chunk index load_chunk is working on */
+    uint64_t prefetched[PREFETCH_DEPTH]; /* stripes whose readahead was asked */
+    unsigned pfnext;
+    long loading; /* chunk index load_chunk is working on */
     uint64_t dstripe;
     uint8_t *dbuf;
     size_t dcap;
@@ -186,7 +190,7 @@ static int ensure_buf(uint8_t **b, size_t *cap, size_t need)
  * for every data fragment of the stripe at once, so cold reads keep all
  * drives busy in parallel.
  */
-#define WIN_BLOCKS 4
+#define WIN_BLOCKS 4 /* the least; more when chunks can be larger */
 
 static int frag_map(hs_obj_reader_t *r, uint64_t id, int i, bool sequential)
 {
@@ -195,7 +199,7 @@ static int frag_map(hs_obj_reader_t *r, uint64_t id, int i, bool sequential)
     hs__frag_path(path, sizeof(path), hs__frag_drive(s, &r->fst, i), id, i);
     int fd = hs__frag_open(path, id, i, &r->fst, &r->hdr[i]);
     if (fd < 0) return fd;
-    if (!r->win && !(r->win = malloc((size_t)WIN_BLOCKS * HS_OBJ_BLOCK))) {
+    if (!r->win && !(r->win = malloc((size_t)r->winb * HS_OBJ_BLOCK))) {
         close(fd);
         hs__frag_hdr_free(&r->hdr[i]);
         return HS_ENOMEM;
@@ -218,7 +222,7 @@ static int frag_view(hs_obj_reader_t *r, uint64_t id, int i, uint32_t foff, uint
     if (b1 > h->nblocks) b1 = h->nblocks;
     bool mine = r->wfrag == i && r->w1 > 0;
     if (!mine || b0 < r->w0 || b1 > r->w1) {
-        if (b1 - b0 > WIN_BLOCKS) return HS_E2BIG; /* chunks are at most 128 KiB: cannot be */
+        if (b1 - b0 > r->winb) return HS_E2BIG; /* larger than any chunk: cannot be */
         /* slide: blocks already verified and still wanted move down */
         uint32_t keep = 0;
         if (mine && b0 >= r->w0 && b0 < r->w1) {
@@ -226,44 +230,49 @@ static int frag_view(hs_obj_reader_t *r, uint64_t id, int i, uint32_t foff, uint
             memmove(r->win, r->win + (size_t)(b0 - r->w0) * bs, (size_t)keep * bs);
         }
         r->wfrag = -1;
-        long got = hs__frag_read_blocks(r->fd[i], h, b0 + keep, b0 + WIN_BLOCKS,
-                                        r->win + (size_t)keep * bs);
+        long got =
+            hs__frag_read_blocks(r->fd[i], h, b0 + keep, b0 + r->winb, r->win + (size_t)keep * bs);
         if (got < 0) return (int)got;
         r->wfrag = i;
         r->w0 = b0;
-        r->w1 = b0 + WIN_BLOCKS < h->nblocks ? b0 + WIN_BLOCKS : h->nblocks;
+        r->w1 = b0 + r->winb < h->nblocks ? b0 + r->winb : h->nblocks;
     }
     *out = r->win + (size_t)(foff - r->w0 * bs);
     return 0;
 }
 
-/* Asks the kernel to read ahead the data fragments of the next stripe the
- * reader will enter (the first chunk after the current one that lives in
- * another stripe), so a cold sequential read keeps the drives busy while
+/* Asks the kernel to read ahead the data fragments of the next
+ * PREFETCH_DEPTH stripes the reader will enter (found from the chunks after
+ * the current one), so a cold sequential read keeps the drives busy while
  * this stripe is checked and copied. Best effort. */
 static void prefetch_next(hs_obj_reader_t *r, uint64_t cur)
 {
     hs_objects_t *s = r->s;
     hs_kv_txn_t *txn = r->txn;
     long from = r->loading + 1;
-    for (long k = from; k < (long)r->m.nchunks && k < from + 1024; k++) {
+    uint64_t seen = cur;
+    int found = 0;
+    for (long k = from; k < (long)r->m.nchunks && k < from + 2048 && found < PREFETCH_DEPTH; k++) {
         hs__chunk_rec_t c;
         hs__stripe_rec_t st;
         if (hs__get_chunk(txn, r->m.chunks[k].hash, &c) < 0) break;
-        if (c.stripe == cur || c.stripe == r->prefetched) continue;
-        if (hs__get_stripe(txn, c.stripe, &st) == 0) {
-            for (int i = 0; i < st.d; i++) {
-                char path[4200];
-                hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), c.stripe, i);
-                int fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd >= 0) {
-                    posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-                    close(fd);
-                }
+        if (c.stripe == cur || c.stripe == seen) continue;
+        seen = c.stripe;
+        found++;
+        bool done = false;
+        for (int j = 0; j < PREFETCH_DEPTH; j++)
+            done |= r->prefetched[j] == c.stripe;
+        if (done || hs__get_stripe(txn, c.stripe, &st) < 0) continue;
+        for (int i = 0; i < st.d; i++) {
+            char path[4200];
+            hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), c.stripe, i);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+                close(fd);
             }
-            r->prefetched = c.stripe;
         }
-        break;
+        r->prefetched[r->pfnext++ % PREFETCH_DEPTH] = c.stripe;
     }
 }
 
@@ -375,7 +384,7 @@ static int load_chunk(hs_obj_reader_t *r, long idx)
     r->cur = idx;
     r->crec = c;
     r->cwin = !c.comp && !degraded && r->win && stored >= r->win &&
-              stored + c.stored_len <= r->win + (size_t)WIN_BLOCKS * HS_OBJ_BLOCK;
+              stored + c.stored_len <= r->win + (size_t)r->winb * HS_OBJ_BLOCK;
     return 0;
 }
 
@@ -444,6 +453,8 @@ int hs_obj_get_open(hs_objects_t *s, const char *name, uint64_t off, uint64_t le
     if (!r) return HS_ENOMEM;
     r->s = s;
     r->cur = -1;
+    r->winb = (s->cdc.max + HS_OBJ_BLOCK - 1) / HS_OBJ_BLOCK + 1;
+    if (r->winb < WIN_BLOCKS) r->winb = WIN_BLOCKS;
     r->lockfd = -1;
     for (int i = 0; i < HS_EC_MAX; i++)
         r->fd[i] = -1;

@@ -73,6 +73,11 @@ int hs__frag_write(const char *path, uint64_t stripe, int index, const hs__strip
 int hs__frag_open(const char *path, uint64_t stripe, int index, const hs__stripe_rec_t *st,
                   hs__frag_hdr_t *h);
 void hs__frag_hdr_free(hs__frag_hdr_t *h);
+/* Pure parsers of a fragment header (fuzzed): the fixed 64 bytes (magic,
+ * version, self-consistent geometry), and the whole header (plus its CRC
+ * and the block CRC table, allocated in h). HS_ECORRUPT if invalid. */
+int hs__frag_hdr_parse_fixed(const uint8_t *fixed, size_t len, hs__frag_hdr_t *h);
+int hs__frag_hdr_parse(const uint8_t *buf, size_t len, hs__frag_hdr_t *h);
 /* Reads payload blocks [b0, b1) into buf, verifying each block's CRC.
  * Returns bytes read, or HS_ECORRUPT / HS_EIO. */
 long hs__frag_read_blocks(int fd, const hs__frag_hdr_t *h, uint32_t b0, uint32_t b1, uint8_t *buf);

@@ -8,9 +8,11 @@
  * garbage collection and hot/warm/cold tiering. Design and on-disk format:
  * docs/design/objects-format.md; operator guide: docs/objects.md.
  *
- * Thread safety: one hs_objects_t may be shared by any number of threads
- * and processes (the same DIR); a writer or reader handle belongs to one
- * thread at a time. All calls block on disk I/O: servers call them from
+ * Thread safety: one hs_objects_t may be shared by any number of threads,
+ * and several processes may open the same DIR; open a store once per
+ * process (LMDB's rule) and share the handle. A writer or reader handle
+ * belongs to one thread at a time; a thread holding one must not call gc
+ * (gc waits for every open writer and reader). All calls block on disk I/O: servers call them from
  * their I/O thread pool.
  *
  * Durability: hs_obj_put_commit returns only after the fragments and their

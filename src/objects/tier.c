@@ -130,6 +130,28 @@ int hs_obj_access_set(hs_objects_t *s, const char *name, double score, uint64_t 
     return hs_kv_put1(s->akv, k, klen, &a, sizeof(a));
 }
 
+static int cmp_hash_idx(const void *a, const void *b, void *arg)
+{
+    const hs__manifest_t *m = arg;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = memcmp(m->chunks[x].hash, m->chunks[y].hash, 32);
+    return c ? c : (x > y) - (x < y);
+}
+
+/* dup[i] = 1 for every chunk that repeats an earlier chunk of m
+ * (O(n log n): objects have tens of thousands of chunks per GiB). */
+static void mark_repeats(const hs__manifest_t *m, uint8_t *dup)
+{
+    uint32_t *ix = malloc(((size_t)m->nchunks + 1) * sizeof(*ix));
+    if (!ix) return; /* repeats are then moved twice: only space, reclaimed by gc */
+    for (uint32_t i = 0; i < m->nchunks; i++)
+        ix[i] = i;
+    qsort_r(ix, m->nchunks, sizeof(*ix), cmp_hash_idx, (void *)m);
+    for (uint32_t k = 1; k < m->nchunks; k++)
+        if (memcmp(m->chunks[ix[k]].hash, m->chunks[ix[k - 1]].hash, 32) == 0) dup[ix[k]] = 1;
+    free(ix);
+}
+
 typedef struct mv {
     uint8_t hash[32];
     hs__chunk_rec_t old, rec;
@@ -144,6 +166,7 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
     hs__manifest_t m = {0};
     hs__packer_t *pk = NULL;
     mv_t *mv = NULL;
+    uint8_t *dup = NULL;
     size_t nmv = 0;
     uint8_t *sbuf = NULL, *raw = NULL;
     size_t scap = 0;
@@ -158,6 +181,12 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
     if (rc == 0) rc = hs__manifest_dec(&m, v.data, v.len);
     if (rc < 0) goto out;
     mv = calloc(m.nchunks + 1, sizeof(*mv));
+    dup = calloc(m.nchunks + 1, 1);
+    if (!dup) {
+        rc = HS_ENOMEM;
+        goto out;
+    }
+    mark_repeats(&m, dup);
     if (!mv || (rc = hs__packer_new(s, t, &pk)) < 0) {
         rc = rc < 0 ? rc : HS_ENOMEM;
         goto out;
@@ -166,10 +195,7 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
         hs__chunk_rec_t c;
         if (hs__get_chunk(txn, m.chunks[i].hash, &c) < 0) continue;
         if (c.tier == t || (c.refs > 1 && t > c.tier)) continue;
-        bool dup = false;
-        for (size_t j = 0; j < nmv && !dup; j++)
-            dup = memcmp(mv[j].hash, m.chunks[i].hash, 32) == 0;
-        if (dup) continue;
+        if (dup[i]) continue; /* a repeat of a chunk earlier in this object */
         hs__stripe_rec_t st;
         if ((rc = hs__get_stripe(txn, c.stripe, &st)) < 0) goto out;
         if (sid != c.stripe) {
@@ -276,6 +302,7 @@ out:
     hs__packer_free(pk);
     hs__manifest_free(&m);
     free(mv);
+    free(dup);
     free(sbuf);
     free(raw);
     hs__unlock(lk);

@@ -442,6 +442,30 @@ def authorization_rules():
     expect(get(e, "/authpub", {"Authorization": "Bearer b"}), 200, "HIT", b"pub")
 
 
+@test
+def authorized_revalidation_is_not_shared():
+    o, e = origin(), edge()
+    o.set("/authstale", 200, {"Cache-Control": "public, max-age=1"}, b"public1")
+    get(e, "/authstale")
+    time.sleep(2.1)
+
+    def route(seen):
+        if seen.header("Authorization"):
+            return edgelib.Answer(200, {"Cache-Control": "max-age=60"}, b"for-alice", delay=0.5)
+        return edgelib.Answer(200, {"Cache-Control": "public, max-age=60"}, b"public2", delay=0.5)
+    o.set("/authstale", route)
+    import threading
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault(
+        "auth", get(e, "/authstale", {"Authorization": "Bearer alice"})))
+    t.start()
+    time.sleep(0.1)
+    anon = get(e, "/authstale")
+    t.join(10)
+    assert out["auth"].body == b"for-alice"
+    assert anon.body == b"public2", anon.body
+
+
 # ---- methods, invalidation, headers -------------------------------------------------
 
 @test
@@ -502,6 +526,10 @@ def head_answered_from_cached_get():
     assert r.status == 200 and r.header("Content-Length") == "3", r.headers
     assert o.last("/head2").method == "GET"
     expect(get(e, "/head2"), 200, "HIT", b"abc")
+    # a HEAD pass keeps the origin's Content-Length
+    o.set("/head3", 200, {"Cache-Control": "no-store"}, b"abcdef")
+    r = get(e, "/head3", method="HEAD")
+    assert r.status == 200 and r.header("Content-Length") == "6", r.headers
 
 
 @test
@@ -760,6 +788,95 @@ def metrics_count_by_x_cache():
     b = [ln for ln in m.splitlines() if ln.startswith('hs_edge_response_bytes_total{cache="HIT"}')]
     assert b and float(b[0].split()[-1]) >= 100, b
     assert "hs_edge_origin_seconds" in m and "hs_edge_origin_requests_total" in m
+
+
+# ---- purge ------------------------------------------------------------------------------
+
+TOKEN = "s3cret-token"
+
+
+def purge_edge(workers=1):
+    return hslib.shared("edge-purge-%d" % workers, lambda: edgelib.start_edge(
+        origin(), workers=workers, sets=["edge.purge_token=" + TOKEN],
+        name="edge-purge-%d" % workers))
+
+
+def purge(e, path, **hdrs):
+    h = {"Purge-Token": TOKEN}
+    h.update({k.replace("_", "-"): v for k, v in hdrs.items()})
+    return get(e, path, h, method="PURGE")
+
+
+def warm(e, path, conns=6):
+    """GETs on several connections, so both worker threads likely store it."""
+    for _ in range(conns):
+        get(e, path)
+
+
+@test
+def purge_url_on_every_thread():
+    o, e = origin(), purge_edge(workers=2)
+    o.set("/p/url", 200, {"Cache-Control": "max-age=60"}, b"v1")
+    warm(e, "/p/url")
+    n = o.count("/p/url")
+    r = purge(e, "/p/url")
+    assert r.status == 200, (r.status, r.body)
+    assert b'"purged":%d' % n in r.body, (r.body, n)  # one object per thread that fetched it
+    o.set("/p/url", 200, {"Cache-Control": "max-age=60"}, b"v2")
+    for _ in range(6):  # whichever thread answers, the old body is gone
+        assert get(e, "/p/url").body == b"v2"
+
+
+@test
+def purge_prefix_and_surrogate_keys():
+    o, e = origin(), purge_edge()
+    o.set("/p/pre/a", 200, {"Cache-Control": "max-age=60", "Surrogate-Key": "k1 k2"}, b"a")
+    o.set("/p/pre/b", 200, {"Cache-Control": "max-age=60", "Cache-Tag": "k2,k3"}, b"b")
+    o.set("/p/other", 200, {"Cache-Control": "max-age=60", "Surrogate-Key": "k3"}, b"c")
+    for p in ("/p/pre/a", "/p/pre/b", "/p/other"):
+        r = get(e, p)
+        assert r.header("Surrogate-Key") is None and r.header("Cache-Tag") is None, r.headers
+    # by surrogate key: k1 is only on /p/pre/a
+    r = purge(e, "/", Purge_Type="key", Purge_Key="k1")
+    assert r.status == 200 and b'"purged":1' in r.body, r.body
+    before = o.count("/p/pre/a")
+    get(e, "/p/pre/a")
+    assert o.count("/p/pre/a") == before + 1
+    # k3 reaches the Cache-Tag and the Surrogate-Key object
+    r = purge(e, "/", Purge_Type="key", Purge_Key="k3")
+    assert r.status == 200 and b'"purged":2' in r.body, r.body
+    # by prefix
+    get(e, "/p/pre/a")
+    get(e, "/p/pre/b")
+    r = purge(e, "/p/pre/", Purge_Type="prefix")
+    assert r.status == 200 and b'"purged":2' in r.body, r.body
+
+
+@test
+def purge_soft_marks_stale():
+    o, e = origin(), purge_edge()
+    o.set("/p/soft", _validating_route('"s1"', b"soft"))
+    get(e, "/p/soft")
+    r = purge(e, "/p/soft", Purge_Soft="1")
+    assert r.status == 200 and b'"soft":true' in r.body, r.body
+    # the copy is kept but revalidated (the origin answers 304)
+    expect(get(e, "/p/soft"), 200, "REVALIDATED", b"soft")
+    assert o.last("/p/soft").header("If-None-Match") == '"s1"'
+    assert o.count("/p/soft") == 2
+    expect(get(e, "/p/soft"), 200, "HIT", b"soft")
+
+
+@test
+def purge_needs_the_token():
+    o, e = origin(), purge_edge()
+    r = get(e, "/p/url", {"Purge-Token": "wrong"}, method="PURGE")
+    assert r.status == 403, r.status
+    r = get(e, "/p/url", method="PURGE")
+    assert r.status == 403, r.status
+    r = purge(e, "/p/url", Purge_Type="bogus")
+    assert r.status == 400, r.status
+    r = get(edge(), "/p/url", {"Purge-Token": TOKEN}, method="PURGE")
+    assert r.status == 405, r.status  # the default edge has no token: PURGE is off
 
 
 @test

@@ -6,7 +6,9 @@ import random
 import shutil
 import sys
 
-from objects_util import Store, check, random_objects
+import subprocess
+
+from objects_util import BIN, Store, check, random_objects
 
 
 def main():
@@ -26,9 +28,17 @@ def main():
         p = s.run("fsck", check=False)
         check(p.returncode == 1 and s.report(p)["frags_missing"] > 0,
               "fsck reports the missing fragments")
+        # a rate-bounded scrub (which rebuilds what is missing) runs in the
+        # background while every object is read: reads keep working
+        stored = sum(os.path.getsize(f) for f in s.fragment_files())
+        bg = subprocess.Popen([BIN, "objects", "scrub", "--rate", str(max(stored // 4, 1)),
+                               "--data", s.data], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for name, data in objs.items():
             _, got = s.get_bytes(name)
             check(got == data, "degraded read of %s is byte-identical" % name)
+        check(bg.poll() is None, "the reads overlapped the running scrub")
+        out, err = bg.communicate()
+        check(bg.returncode == 0, "background scrub: %s %s" % (out, err))
 
         # put and read while degraded, too
         extra = rng.randbytes(700_000)

@@ -228,6 +228,54 @@ static void test_remove_and_recharge(void **state)
 }
 
 
+static void put_tagged(hs_edge_mem_t *m, const char *key, const char *tags)
+{
+    hs_edge_obj_t *o = mk(10, "");
+    if (tags) {
+        o->tags = strdup(tags);
+        o->tags_len = strlen(tags);
+    }
+    assert_int_equal(hs_edge_mem_insert(m, K(key), HS_STR_NULL, HS_STR_NULL, o), 0);
+    hs_edge_obj_unref(o);
+}
+
+static void test_purge(void **state)
+{
+    (void)state;
+    hs_edge_mem_t *m = hs_edge_mem_new(1 << 20);
+    put_tagged(m, "h /a/1", "red blue");
+    put_tagged(m, "h /a/2", "blue");
+    put_tagged(m, "h /b/1", "red");
+    put_tagged(m, "g /a/1", NULL);
+    insert_variant(m, "h /v", "accept-language", req_with("Accept-Language", "fr"), 1);
+    insert_variant(m, "h /v", "accept-language", req_with("Accept-Language", "de"), 1);
+    assert_int_equal(hs_edge_mem_count(m), 6);
+    /* url: every variant */
+    assert_int_equal(hs_edge_mem_purge(m, HS_EDGE_PURGE_URL, K("h /v"), false), 2);
+    assert_int_equal(hs_edge_mem_purge(m, HS_EDGE_PURGE_URL, K("h /v"), false), 0);
+    /* tag: exact key, not a substring */
+    assert_int_equal(hs_edge_mem_purge(m, HS_EDGE_PURGE_TAG, K("re"), false), 0);
+    assert_int_equal(hs_edge_mem_purge(m, HS_EDGE_PURGE_TAG, K("red"), false), 2);
+    assert_false(has(m, "h /a/1"));
+    assert_false(has(m, "h /b/1"));
+    assert_true(has(m, "h /a/2"));
+    /* prefix: this host only */
+    put_tagged(m, "h /a/3", NULL);
+    assert_int_equal(hs_edge_mem_purge(m, HS_EDGE_PURGE_PREFIX, K("h /a/"), false), 2);
+    assert_true(has(m, "g /a/1"));
+    assert_int_equal(hs_edge_mem_count(m), 1);
+    /* soft: kept, but stale */
+    hs_edge_obj_t *o = hs_edge_mem_lookup(m, K("g /a/1"), &plain_req);
+    o->meta.lifetime = 1000;
+    assert_int_equal(hs_edge_mem_purge(m, HS_EDGE_PURGE_URL, K("g /a/1"), true), 1);
+    assert_true(o->cached);
+    assert_int_equal(o->meta.lifetime, 0);
+    hs_edge_obj_unref(o);
+    assert_true(hs_edge_tags_has(HS_STR_LIT(" a  b "), HS_STR_LIT("b")));
+    assert_false(hs_edge_tags_has(HS_STR_LIT("ab"), HS_STR_LIT("a")));
+    hs_edge_mem_free(m);
+}
+
 /* ---- measurement: SIEVE against LRU on a skewed trace with scans ---- */
 
 #define NOBJ 5000
@@ -356,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_sieve_keeps_visited),
         cmocka_unit_test(test_vary_variants),
         cmocka_unit_test(test_remove_and_recharge),
+        cmocka_unit_test(test_purge),
         cmocka_unit_test(test_sieve_vs_lru),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
