@@ -28,6 +28,7 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "core/arena.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -228,8 +229,8 @@ static bool is_unsafe(hs_http_method_t m)
 /* origin-form of the request target (absolute-form is reduced to it). */
 static hs_str_t origin_form(const hs_http_msg_t *m)
 {
-    if (m->target.len && m->target.base[0] == '/')
-        return m->target;
+    if (m->target.len && (m->target.base[0] == '/' || HS_STR_EQ(m->target, "*")))
+        return m->target; /* origin-form, or asterisk-form (OPTIONS *) */
     /* absolute-form: the path starts at the first '/' after "scheme://" */
     const char *t = m->target.base, *end = t + m->target.len;
     const char *s = memmem(t, m->target.len, "://", 3);
@@ -241,12 +242,13 @@ static hs_str_t origin_form(const hs_http_msg_t *m)
     return HS_STR_LIT("/");
 }
 
-/* Primary key: lower-cased host, then the origin-form target. */
-static char *make_key(const hs_http_msg_t *m, size_t *len)
+/* Primary key: lower-cased host, then the origin-form target; from the
+ * arena a when given, else malloc'd. */
+static char *make_key(const hs_http_msg_t *m, size_t *len, hs_arena_t *a)
 {
     hs_str_t t = origin_form(m);
     size_t n = m->host.len + 1 + t.len;
-    char *k = malloc(n);
+    char *k = a ? hs_arena_alloc(a, n) : malloc(n);
     if (!k)
         return NULL;
     for (size_t i = 0; i < m->host.len; i++) {
@@ -366,10 +368,11 @@ static void sub_del(rq_t *r)
 
 /* ---- finishing requests ---- */
 
+/* The request state lives in the request's arena, released when the
+ * response ends: this only marks the point after which r is not used. */
 static void rq_free(rq_t *r)
 {
-    free(r->key);
-    free(r);
+    r->key = NULL;
 }
 
 static void count(enum label l, uint64_t bytes)
@@ -1123,7 +1126,7 @@ static void invalidate_uri(proxy_t *p, hs_str_t host, hs_str_t v)
     }
     hs_http_msg_t m = {.host = host, .target = path};
     size_t kl;
-    char *k = make_key(&m, &kl);
+    char *k = make_key(&m, &kl, NULL);
     if (!k)
         return;
     unsigned n = hs_edge_mem_invalidate(p->mem, (hs_str_t){k, kl});
@@ -1451,9 +1454,10 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
         hs_http_respond_text(req, 405, "CONNECT is not proxied");
         return;
     }
-    rq_t *r = calloc(1, sizeof(*r));
-    if (!r || !(r->key = make_key(m, &r->keylen))) {
-        free(r);
+    rq_t *r = hs_arena_alloc(&req->arena, sizeof(*r));
+    if (r)
+        memset(r, 0, sizeof(*r));
+    if (!r || !(r->key = make_key(m, &r->keylen, &req->arena))) {
         hs_http_respond_text(req, 503, "out of memory");
         return;
     }

@@ -60,6 +60,30 @@ def free_port():
 
 
 _live = []
+_all_servers = []  # every Server, for the log scan after each test
+_scanned = {}
+
+# Crashes and sanitizer reports in a server's log fail the test that was
+# running even when the supervisor restarted the worker and the client side
+# looked fine. SIGKILL/SIGTERM exits are the tests' own doing.
+CRASH_RX = re.compile(r"ERROR: \w+Sanitizer|SUMMARY: \w+Sanitizer|runtime error:|malloc\(\): |free\(\): "
+                      r"|double free|corrupted (size|double-linked)|Assertion [^\n]* failed"
+                      r"|event=worker_exit[^\n]*signal=(?!9\b|15\b)\d+")
+
+
+def scan_logs():
+    """Returns crash/sanitizer lines that appeared in any server log since
+    the last call."""
+    found = []
+    for srv in _all_servers:
+        text = srv.log()
+        start = _scanned.get(id(srv), 0)
+        for m in CRASH_RX.finditer(text, start):
+            a = text.rfind("\n", 0, m.start()) + 1
+            b = text.find("\n", m.end())
+            found.append("%s: %s" % (srv.name, text[a:b if b >= 0 else None][:300]))
+        _scanned[id(srv)] = len(text)
+    return found
 
 
 def _cleanup_all():
@@ -100,6 +124,7 @@ class Server:
         self.name = name
         self.proc = None
         self.rc = None
+        _all_servers.append(self)
         fd, self.log_path = tempfile.mkstemp(prefix="hs-%s-" % name, suffix=".log")
         os.close(fd)
         self._log = None
@@ -695,6 +720,11 @@ def run(per_test_timeout=90):
             for srv in list(_live):  # servers a test started die with it
                 if not getattr(srv, "shared", False):
                     srv.stop()
+        crashes = scan_logs()
+        if crashes and status != "FAIL":
+            status, why = "FAIL", "server log reports a crash or sanitizer error:\n" + "\n".join(crashes[:5])
+        elif crashes:
+            why += "\nserver log:\n" + "\n".join(crashes[:5])
         dt = time.monotonic() - t0
         if status == "FAIL":
             failed += 1
@@ -702,6 +732,13 @@ def run(per_test_timeout=90):
         if why:
             line += ": " + why.strip().replace("\n", "\n       ")
         print(line, flush=True)
+    for srv in list(_live):  # shared servers: stop, then look at their logs
+        srv.stop()
+    crashes = scan_logs()
+    if crashes:
+        failed += 1
+        print("FAIL server-logs%s: crash or sanitizer error in a shared server:\n       %s"
+              % (mode, "\n       ".join(crashes[:5])), flush=True)
     print("%d failed, %.1fs" % (failed, time.monotonic() - t_all), flush=True)
     sys.exit(1 if failed else 0)
 
