@@ -24,7 +24,8 @@ typedef struct entry {
 static entry_t tab[MAX_ADDRS];
 static unsigned ntab;
 
-int hs_listen_tcp(const char *addr, int backlog)
+/* Parses "host:port", "[v6]:port" or ":port". Returns 0 or HS_EINVAL. */
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
 {
     char host[256];
     const char *colon = strrchr(addr, ':');
@@ -37,47 +38,70 @@ int hs_listen_tcp(const char *addr, int backlog)
     long port = strtol(colon + 1, &end, 10);
     if (*end || port < 0 || port > 65535 || colon[1] == '\0')
         return HS_EINVAL;
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    socklen_t sl;
-    int family;
+    memset(ss, 0, sizeof(*ss));
     if (host[0] == '[') {
         size_t l = strlen(host);
         if (l < 2 || host[l - 1] != ']')
             return HS_EINVAL;
         host[l - 1] = '\0';
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)port);
         if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
             return HS_EINVAL;
-        sl = sizeof(*s6);
-        family = AF_INET6;
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        if (host[0] == '\0' || strcmp(host, "*") == 0)
-            s4->sin_addr.s_addr = htonl(INADDR_ANY);
-        else if (strcmp(host, "localhost") == 0)
-            s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-            return HS_EINVAL;
-        sl = sizeof(*s4);
-        family = AF_INET;
+        *sl = sizeof(*s6);
+        return 0;
     }
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    if (host[0] == '\0' || strcmp(host, "*") == 0)
+        s4->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (strcmp(host, "localhost") == 0)
+        s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+        return HS_EINVAL;
+    *sl = sizeof(*s4);
+    return 0;
+}
+
+static int bind_listen(const char *addr, int backlog, bool reuseport)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int rc = parse_addr(addr, &ss, &sl);
+    if (rc != 0)
+        return rc;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return HS_ERR(errno);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, backlog) != 0) {
         int e = errno;
         close(fd);
         return HS_ERR(e);
     }
     return fd;
+}
+
+int hs_listen_tcp(const char *addr, int backlog)
+{
+    return bind_listen(addr, backlog, true);
+}
+
+/* SO_REUSEPORT would let us share a port with an unrelated process (a second
+ * hyperscale, say) and split its traffic silently: a plain bind first
+ * proves nobody else is there. */
+static int probe_free(const char *addr)
+{
+    int fd = bind_listen(addr, 1, false);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
 }
 
 static entry_t *find(const char *addr)
@@ -116,6 +140,10 @@ int hs_listeners_prepare(const hs_listen_spec_t *specs, unsigned n, char *err, s
         entry_t *e = find(specs[i].addr);
         have[i] = e ? e->count : 0;
         unsigned want = specs[i].count > MAX_PER_ADDR ? MAX_PER_ADDR : specs[i].count;
+        if (have[i] == 0 && want > 0 && (rc = probe_free(specs[i].addr)) != 0) {
+            snprintf(err, errlen, "cannot listen on %s: %s", specs[i].addr, hs_strerror(rc));
+            break;
+        }
         for (unsigned k = have[i]; k < want; k++) {
             /* The first socket of an address binds alone; further ones join
              * it through SO_REUSEPORT. */
