@@ -57,6 +57,7 @@ typedef struct conn {
     unsigned nreq;
     unsigned char timer_kind;
     unsigned busy; /* callbacks on the stack: frees wait until it is 0 */
+    uint32_t head_seen; /* bytes of a partial head already scanned for its end */
     unsigned req_active : 1;  /* handler owns req */
     unsigned body_pending : 1; /* request body not fully consumed */
     unsigned discard : 1;     /* consume the pending body and drop it */
@@ -802,6 +803,7 @@ static void start_request(conn_t *c, ssize_t head_len)
     c->discarded = 0;
     c->body_cb = NULL;
     c->head_started = 0;
+    c->head_seen = 0;
     c->keep_alive = m->keep_alive;
     c->req.loop = c->srv->loop;
     c->req.data = NULL;
@@ -863,10 +865,16 @@ static void conn_process(conn_t *c)
         }
         hs_http_error_t err = {0};
         hs_http_limits_t lim = {srv->o.max_head_bytes, srv->o.max_headers, srv->o.max_body_bytes};
-        ssize_t n = hs_http_parse_request(in_data(c) + c->in_off, avail, &c->req.msg,
-                                          (hs_http_header_t *)(void *)c->in, srv->o.max_headers, &lim,
-                                          &err);
+        ssize_t n = HS_EAGAIN;
+        /* A head arriving in pieces is re-parsed only once its end may be
+         * here, so a byte-at-a-time client costs linear, not quadratic, work. */
+        if (!c->head_seen || avail >= srv->o.max_head_bytes ||
+            hs_http_head_maybe_complete(in_data(c) + c->in_off, avail, c->head_seen))
+            n = hs_http_parse_request(in_data(c) + c->in_off, avail, &c->req.msg,
+                                      (hs_http_header_t *)(void *)c->in, srv->o.max_headers,
+                                      &lim, &err);
         if (n == HS_EAGAIN) {
+            c->head_seen = (uint32_t)avail;
             if (c->rd_eof) { /* the rest of this head will never come */
                 c->close_after = 1;
                 break;
