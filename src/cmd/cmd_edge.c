@@ -25,6 +25,8 @@ static int worker(const hs_config_t *cfg, int ready_fd)
         .pass_ttl_ms = cfg->edge_pass_ttl,
         .targeted = cfg->edge_targeted_fields,
         .purge_token = cfg->edge_purge_token,
+        .disk_path = cfg->edge_disk_path,
+        .disk_bytes = cfg->edge_disk_bytes,
         .client =
             {
                 .connect_timeout_ms = (uint32_t)cfg->upstream_connect_timeout,
@@ -86,6 +88,7 @@ static const hs_cli_opt_t opts[] = {
     {"workers", "N", "workers", "event-loop threads (0 = one per core)"},
     {"admin", "ADDR", NULL, "also serve /metrics, /healthz and /admin/status on ADDR"},
     {"memory", "SIZE", "edge.memory_bytes", "memory tier size per worker thread"},
+    {"disk", "DIR", "edge.disk_path", "keep a disk tier under DIR (kept across restarts)"},
     {0},
 };
 

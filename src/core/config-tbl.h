@@ -50,3 +50,5 @@ HS_CFG(edge_heuristic_max, "edge.heuristic_max", DURATION, "24h", "cap on heuris
 HS_CFG(edge_pass_ttl, "edge.pass_ttl", DURATION, "10s", "after an uncacheable answer, how long requests for that URL go to the origin without coalescing")
 HS_CFG(edge_targeted_fields, "edge.targeted_fields", STR, "CDN-Cache-Control", "comma-separated targeted cache-control fields obeyed before Cache-Control, first present wins (RFC 9213); empty = none")
 HS_CFG(edge_purge_token, "edge.purge_token", STR, "", "token a PURGE request must carry in Purge-Token; empty = PURGE disabled")
+HS_CFG(edge_disk_path, "edge.disk_path", STR, "", "edge disk tier directory (one subdirectory per worker thread, kept across restarts); empty = no disk tier")
+HS_CFG(edge_disk_bytes, "edge.disk_bytes", SIZE, "1g", "edge disk tier size per worker thread")

@@ -35,6 +35,7 @@ typedef struct hs_edge_obj {
     hs_str_t etag, last_modified, content_type; /* values inside hdr (hs_edge_obj_index) */
     char *tags; /* surrogate keys, space-separated (malloc'd), or NULL */
     size_t tags_len;
+    uint64_t file_id; /* disk tier: the object's file (index objects only) */
 
     /* owned by the memory tier */
     unsigned refs;

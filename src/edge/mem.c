@@ -10,6 +10,7 @@
 #include "edge/mem.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,20 +37,11 @@ struct hs_edge_mem {
     prim_t **buckets;
     size_t nbuckets, nprims;
     hs_edge_obj_t *head, *tail, *hand; /* head: newest */
+    void (*on_remove)(void *arg, hs_edge_obj_t *o);
+    void *on_remove_arg;
+    hs_counter_t *m_evictions;
+    hs_gauge_t *m_bytes, *m_objects;
 };
-
-static hs_counter_t *m_evictions;
-static hs_gauge_t *m_bytes, *m_objects;
-
-static void metrics_init(void)
-{
-    if (m_objects)
-        return;
-    m_evictions = hs_counter("hs_edge_evictions_total", "tier=\"memory\"",
-                             "objects evicted from a cache tier to make room");
-    m_bytes = hs_gauge("hs_edge_cache_bytes", "tier=\"memory\"", "bytes held by a cache tier");
-    m_objects = hs_gauge("hs_edge_cache_objects", "tier=\"memory\"", "objects held by a cache tier");
-}
 
 /* ---- objects ---- */
 
@@ -202,11 +194,19 @@ static void obj_remove(hs_edge_mem_t *m, hs_edge_obj_t *o)
     m->count--;
     o->cached = false;
     o->prim = NULL;
-    hs_gauge_add(m_bytes, -(int64_t)o->charge);
-    hs_gauge_add(m_objects, -1);
+    hs_gauge_add(m->m_bytes, -(int64_t)o->charge);
+    hs_gauge_add(m->m_objects, -1);
     if (p->nvariants == 0)
         prim_unlink_free(m, p);
+    if (m->on_remove)
+        m->on_remove(m->on_remove_arg, o);
     hs_edge_obj_unref(o);
+}
+
+void hs_edge_mem_on_remove(hs_edge_mem_t *m, void (*cb)(void *arg, hs_edge_obj_t *o), void *arg)
+{
+    m->on_remove = cb;
+    m->on_remove_arg = arg;
 }
 
 static void evict_one(hs_edge_mem_t *m)
@@ -218,7 +218,7 @@ static void evict_one(hs_edge_mem_t *m)
     }
     m->hand = o->qprev;
     m->evictions++;
-    hs_counter_inc(m_evictions);
+    hs_counter_inc(m->m_evictions);
     obj_remove(m, o);
 }
 
@@ -226,10 +226,20 @@ static void evict_one(hs_edge_mem_t *m)
 
 hs_edge_mem_t *hs_edge_mem_new(uint64_t max_bytes)
 {
-    metrics_init();
+    return hs_edge_mem_new_tier(max_bytes, "memory");
+}
+
+hs_edge_mem_t *hs_edge_mem_new_tier(uint64_t max_bytes, const char *tier)
+{
     hs_edge_mem_t *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
+    char l[64];
+    snprintf(l, sizeof(l), "tier=\"%s\"", tier);
+    m->m_evictions =
+        hs_counter("hs_edge_evictions_total", l, "objects evicted from a cache tier to make room");
+    m->m_bytes = hs_gauge("hs_edge_cache_bytes", l, "bytes held by a cache tier");
+    m->m_objects = hs_gauge("hs_edge_cache_objects", l, "objects held by a cache tier");
     m->max_bytes = max_bytes;
     m->nbuckets = 1024;
     m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
@@ -348,8 +358,8 @@ int hs_edge_mem_insert(hs_edge_mem_t *m, hs_str_t key, hs_str_t vary, hs_str_t s
     q_push(m, o);
     m->bytes += charge;
     m->count++;
-    hs_gauge_add(m_bytes, (int64_t)charge);
-    hs_gauge_add(m_objects, 1);
+    hs_gauge_add(m->m_bytes, (int64_t)charge);
+    hs_gauge_add(m->m_objects, 1);
     return 0;
 }
 
@@ -360,7 +370,7 @@ void hs_edge_mem_recharge(hs_edge_mem_t *m, hs_edge_obj_t *o)
     prim_t *p = o->prim;
     uint64_t c = obj_charge(o, p->keylen);
     m->bytes = m->bytes - o->charge + c;
-    hs_gauge_add(m_bytes, (int64_t)c - (int64_t)o->charge);
+    hs_gauge_add(m->m_bytes, (int64_t)c - (int64_t)o->charge);
     o->charge = c;
     o->refs++; /* eviction below must not free it under the caller */
     while (m->tail && m->bytes > m->max_bytes)

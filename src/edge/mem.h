@@ -21,8 +21,10 @@
 #define HS_EDGE_VARY_MAX 256
 #define HS_EDGE_SECONDARY_MAX 2048
 
-/* A tier holding at most max_bytes (objects, headers, keys). NULL on OOM. */
+/* A tier holding at most max_bytes (objects, headers, keys). NULL on OOM.
+ * Its metrics carry tier="memory"; _tier names another (an index). */
 hs_edge_mem_t *hs_edge_mem_new(uint64_t max_bytes);
+hs_edge_mem_t *hs_edge_mem_new_tier(uint64_t max_bytes, const char *tier);
 /* Drops every object (objects still referenced live until released). */
 void hs_edge_mem_free(hs_edge_mem_t *m);
 
@@ -75,6 +77,10 @@ unsigned hs_edge_mem_purge(hs_edge_mem_t *m, hs_edge_purge_kind_t kind, hs_str_t
 
 /* True if the space-separated list `tags` holds `tag` (exact match). */
 bool hs_edge_tags_has(hs_str_t tags, hs_str_t tag);
+
+/* Calls cb(arg, o) whenever an object leaves the tier (eviction,
+ * replacement, invalidation, purge), before the tier drops its reference. */
+void hs_edge_mem_on_remove(hs_edge_mem_t *m, void (*cb)(void *arg, hs_edge_obj_t *o), void *arg);
 
 /* Bytes charged, objects held, evictions so far (for metrics and tests). */
 uint64_t hs_edge_mem_bytes(const hs_edge_mem_t *m);

@@ -15,11 +15,14 @@
  * the very fill being finished. So a fill leaves the table before its
  * subscribers are finished, subscribers are unlinked before their response
  * ends, and a fill is freed only when no callback of it is on the stack.
+ *
+ * Answers from stored objects are in answer.c, PURGE in purge.c; the types
+ * they share are in proxy-int.h.
  */
 #include "edge/proxy.h"
 
 #include <assert.h>
-#include <pthread.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,108 +37,12 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/str.h"
+#include "edge/disk.h"
 #include "edge/mem.h"
 #include "edge/policy.h"
+#include "edge/proxy-int.h"
 #include "http/client.h"
 #include "http/parse.h"
-#include "http/range.h"
-
-#define MAX_TARGETS 8
-#define PASS_SLOTS 4096
-#define FILL_BUCKETS 1024
-#define MAX_FWD_HEADERS 128
-#define VIA_VALUE "1.1 hyperscale"
-
-typedef struct proxy proxy_t;
-typedef struct fill fill_t;
-typedef struct rq rq_t;
-typedef struct purge_job purge_job_t;
-
-enum label { L_HIT, L_MISS, L_STALE, L_EXPIRED, L_PASS, L_REVALIDATED, L_N };
-static const char *const label_names[L_N] = {"HIT",  "MISS", "STALE",
-                                             "EXPIRED", "PASS", "REVALIDATED"};
-
-struct rq {
-    proxy_t *p;
-    hs_http_req_t *req;
-    fill_t *fill;
-    rq_t *snext, *sprev;
-    hs_cc_t cc;
-    char *key;
-    size_t keylen;
-    bool auth;
-    bool started;   /* streaming response begun */
-    bool want_full; /* Range: answered from the complete object */
-    purge_job_t *purge; /* a PURGE waiting for every thread */
-};
-
-typedef struct pass_slot {
-    uint64_t hash;
-    uint64_t until_ms;
-} pass_slot_t;
-
-struct proxy {
-    hs_http_handler_t h;
-    hs_edge_opts_t o;
-    char upstream[320];
-    char *origin_host;
-    char *targets_buf;
-    hs_str_t targets[MAX_TARGETS];
-    unsigned ntargets;
-    _Atomic(hs_loop_t *) loop; /* set by the first request (read by purges elsewhere) */
-    proxy_t *rnext, *rprev;     /* process-wide registry, for purges */
-    char *purge_token;
-    hs_http_client_t *client;
-    hs_edge_mem_t *mem;
-    fill_t *fills[FILL_BUCKETS];
-    fill_t *all; /* every live fill, for shutdown */
-    pass_slot_t pass[PASS_SLOTS];
-};
-
-struct fill {
-    proxy_t *p;
-    fill_t *hnext;                /* table chain */
-    fill_t *anext, *aprev;        /* proxy's list of live fills */
-    uint64_t hash;
-    char *key;
-    size_t keylen;
-    bool in_table;
-    bool private_;
-    hs_http_call_t *call;
-    bool calling;                 /* on_done not yet run */
-    rq_t *subs, *subs_tail;
-    unsigned nsubs;
-    rq_t *leader;                 /* request whose fields were forwarded (NULL once gone) */
-    rq_t *body_src;               /* request whose body goes to the origin */
-    hs_edge_obj_t *stale;         /* object being revalidated (referenced) */
-    hs_http_method_t method;
-    hs_cc_t leader_cc;
-    bool leader_auth;
-    /* the request sent, kept for the Vary check */
-    hs_http_header_t *rh;
-    unsigned nrh;
-    hs_http_msg_t rmsg;
-    char *rbuf;
-    int64_t request_time;
-    uint64_t start_ns;
-    /* the response */
-    bool got_head, shareable, storing, merged;
-    int status;
-    char *hdr;
-    size_t hdr_len, hdr_cap;
-    int64_t clen;
-    char *body;
-    uint64_t len, cap;
-    hs_edge_meta_t meta;
-    char vary[HS_EDGE_VARY_MAX];
-    int vary_len;
-    char sec[HS_EDGE_SECONDARY_MAX];
-    int sec_len;
-    char *tags; /* surrogate keys of the response, space-separated */
-    size_t tags_len;
-    enum label label;
-    unsigned in_cb;
-};
 
 /* A body chunk shared by the output queues of several readers. */
 typedef struct chunk {
@@ -152,8 +59,8 @@ static void chunk_release(void *p)
 
 /* ---- metrics ---- */
 
-static hs_counter_t *m_req[L_N], *m_bytes[L_N], *m_origin, *m_coalesced, *m_invalidated,
-    *m_uncacheable, *m_purged;
+hs_counter_t *hs__edge_m_req[L_N], *hs__edge_m_bytes[L_N], *hs__edge_m_purged;
+static hs_counter_t *m_origin, *m_coalesced, *m_invalidated, *m_uncacheable, *m_disk_reads;
 static hs_histogram_t *m_origin_seconds;
 
 static void metrics_init(void)
@@ -162,9 +69,9 @@ static void metrics_init(void)
         return;
     for (int i = 0; i < L_N; i++) {
         char l[32];
-        snprintf(l, sizeof(l), "cache=\"%s\"", label_names[i]);
-        m_req[i] = hs_counter("hs_edge_requests_total", l, "edge responses by X-Cache value");
-        m_bytes[i] = hs_counter("hs_edge_response_bytes_total", l,
+        snprintf(l, sizeof(l), "cache=\"%s\"", hs__edge_label_names[i]);
+        hs__edge_m_req[i] = hs_counter("hs_edge_requests_total", l, "edge responses by X-Cache value");
+        hs__edge_m_bytes[i] = hs_counter("hs_edge_response_bytes_total", l,
                                 "edge response body bytes by X-Cache value");
     }
     m_origin = hs_counter("hs_edge_origin_requests_total", NULL, "requests the edge sent to the origin");
@@ -176,7 +83,9 @@ static void metrics_init(void)
                                "origin responses to GET that could not be stored");
     m_origin_seconds = hs_histogram("hs_edge_origin_seconds", NULL,
                                     "origin fetch time, request to end of response");
-    m_purged = hs_counter("hs_edge_purged_total", NULL, "objects removed or marked stale by PURGE");
+    hs__edge_m_purged = hs_counter("hs_edge_purged_total", NULL, "objects removed or marked stale by PURGE");
+    m_disk_reads = hs_counter("hs_edge_disk_reads_total", NULL,
+                              "objects read back from the disk tier into memory");
 }
 
 static uint64_t now_ns(void)
@@ -186,20 +95,8 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int64_t wall(proxy_t *p)
-{
-    return hs_loop_wall(p->loop);
-}
 
 /* ---- small helpers ---- */
-
-static hs_str_t req_header(const hs_http_msg_t *m, const char *name, size_t len)
-{
-    int i = hs_http_find_header(m, name, len, 0);
-    return i < 0 ? HS_STR_NULL : m->headers[i].value;
-}
-
-#define REQ_HEADER(m, lit) req_header((m), (lit), sizeof(lit) - 1)
 
 static bool token_listed(hs_str_t list, hs_str_t name)
 {
@@ -366,173 +263,6 @@ static void sub_del(rq_t *r)
         f->leader = NULL;
 }
 
-/* ---- finishing requests ---- */
-
-/* The request state lives in the request's arena, released when the
- * response ends: this only marks the point after which r is not used. */
-static void rq_free(rq_t *r)
-{
-    r->key = NULL;
-}
-
-static void count(enum label l, uint64_t bytes)
-{
-    hs_counter_inc(m_req[l]);
-    if (bytes)
-        hs_counter_add(m_bytes[l], bytes);
-}
-
-static void common_headers(hs_http_req_t *req, enum label l, int64_t age)
-{
-    const char *x = label_names[l];
-    hs_http_resp_header(req, "X-Cache", 7, x, strlen(x));
-    hs_http_resp_header(req, "Via", 3, VIA_VALUE, sizeof(VIA_VALUE) - 1);
-    if (age >= 0) {
-        char a[24];
-        int n = snprintf(a, sizeof(a), "%lld", (long long)age);
-        hs_http_resp_header(req, "Age", 3, a, (size_t)n);
-    }
-}
-
-/* A short error answer; ends and frees r. */
-static void respond_error(rq_t *r, int status, const char *detail, enum label l)
-{
-    hs_http_req_t *req = r->req;
-    char body[160];
-    int n = snprintf(body, sizeof(body), "%d %s%s%s\n", status, hs_http_reason(status),
-                     detail ? ": " : "", detail ? detail : "");
-    hs_http_resp_start(req, status, n);
-    HS_HTTP_HEADER_LIT(req, "Content-Type", "text/plain; charset=utf-8");
-    common_headers(req, l, -1);
-    hs_http_resp_body(req, body, (size_t)n);
-    count(l, 0);
-    rq_free(r);
-    hs_http_resp_end(req);
-}
-
-static void send_obj_range(hs_http_req_t *req, hs_edge_obj_t *o, uint64_t off, uint64_t len)
-{
-    if (len == 0 || hs_http_req_is_head(req))
-        return;
-    if (len <= 8192) {
-        hs_http_resp_body(req, o->body + off, len);
-    } else {
-        hs_edge_obj_ref(o);
-        hs_http_resp_body_ref(req, o->body + off, len, hs_edge_obj_release, o);
-    }
-}
-
-/* If-None-Match / If-Modified-Since against a stored 200 (RFC 9110 13.2.2). */
-static bool not_modified(const hs_http_msg_t *m, hs_str_t etag, hs_str_t lastmod)
-{
-    hs_str_t v = REQ_HEADER(m, "If-None-Match");
-    if (v.base)
-        return etag.len && hs_http_etag_match(v, etag, true);
-    v = REQ_HEADER(m, "If-Modified-Since");
-    time_t since, lm;
-    if (v.base && lastmod.len && hs_http_parse_date(v, &since) == 0 &&
-        hs_http_parse_date(lastmod, &lm) == 0)
-        return lm <= since;
-    return false;
-}
-
-static void respond_304(rq_t *r, hs_str_t etag, hs_str_t lastmod, enum label l, int64_t age)
-{
-    hs_http_req_t *req = r->req;
-    hs_http_resp_start(req, 304, -1);
-    if (etag.len)
-        hs_http_resp_header(req, "ETag", 4, etag.base, etag.len);
-    if (lastmod.len)
-        hs_http_resp_header(req, "Last-Modified", 13, lastmod.base, lastmod.len);
-    common_headers(req, l, age);
-    count(l, 0);
-    rq_free(r);
-    hs_http_resp_end(req);
-}
-
-/* Answers r from a complete stored object: conditionals, Range, HEAD.
- * Ends and frees r. */
-static void serve_obj(rq_t *r, hs_edge_obj_t *o, enum label l)
-{
-    proxy_t *p = r->p;
-    hs_http_req_t *req = r->req;
-    const hs_http_msg_t *m = &req->msg;
-    int64_t age = hs_edge_age(&o->meta, wall(p));
-    if (o->status == 200 && m->num_headers > 1) {
-        if (not_modified(m, o->etag, o->last_modified)) {
-            respond_304(r, o->etag, o->last_modified, l, age);
-            return;
-        }
-        hs_str_t range = REQ_HEADER(m, "Range");
-        if (range.base && m->method == HS_HTTP_GET) {
-            hs_str_t ifr = REQ_HEADER(m, "If-Range");
-            bool use = true;
-            if (ifr.base) {
-                ifr = hs_str_trim_ows(ifr);
-                time_t t, lm;
-                if (ifr.len && (ifr.base[0] == '"' || ifr.base[0] == 'W'))
-                    use = ifr.base[0] == '"' && ifr.len == o->etag.len &&
-                          memcmp(ifr.base, o->etag.base, ifr.len) == 0;
-                else
-                    use = hs_http_parse_date(ifr, &t) == 0 && o->last_modified.len &&
-                          hs_http_parse_date(o->last_modified, &lm) == 0 && t == lm;
-            }
-            hs_http_range_t rg[HS_HTTP_MAX_RANGES];
-            int nr = use ? hs_http_parse_range(range, o->size, rg, HS_HTTP_MAX_RANGES) : HS_EINVAL;
-            if (nr == 0) {
-                char cr[48];
-                int n = snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)o->size);
-                static const char body[] = "416 Range Not Satisfiable\n";
-                hs_http_resp_start(req, 416, sizeof(body) - 1);
-                hs_http_resp_header(req, "Content-Range", 13, cr, (size_t)n);
-                HS_HTTP_HEADER_LIT(req, "Content-Type", "text/plain; charset=utf-8");
-                common_headers(req, l, age);
-                hs_http_resp_body(req, body, sizeof(body) - 1);
-                count(l, 0);
-                rq_free(r);
-                hs_http_resp_end(req);
-                return;
-            }
-            if (nr >= 1) {
-                /* Several ranges are answered with the first one's span
-                 * covering them all (RFC 9110 14.2 lets a server coalesce
-                 * ranges), which keeps a single-part answer. */
-                uint64_t first = rg[0].first, last = rg[0].last;
-                for (int i = 1; i < nr; i++) {
-                    if (rg[i].first < first)
-                        first = rg[i].first;
-                    if (rg[i].last > last)
-                        last = rg[i].last;
-                }
-                char cr[80];
-                int n = snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
-                                 (unsigned long long)last, (unsigned long long)o->size);
-                uint64_t len = last - first + 1;
-                hs_http_resp_start(req, 206, (int64_t)len);
-                if (o->hdr_len)
-                    hs_http_resp_header_raw(req, o->hdr, o->hdr_len);
-                hs_http_resp_header(req, "Content-Range", 13, cr, (size_t)n);
-                common_headers(req, l, age);
-                send_obj_range(req, o, first, len);
-                count(l, hs_http_req_is_head(req) ? 0 : len);
-                rq_free(r);
-                hs_http_resp_end(req);
-                return;
-            }
-        }
-    }
-    hs_http_resp_start(req, o->status, (int64_t)o->size);
-    if (o->hdr_len)
-        hs_http_resp_header_raw(req, o->hdr, o->hdr_len);
-    if (o->status == 200)
-        HS_HTTP_HEADER_LIT(req, "Accept-Ranges", "bytes");
-    common_headers(req, l, age);
-    send_obj_range(req, o, 0, o->size);
-    count(l, hs_http_req_is_head(req) ? 0 : o->size);
-    rq_free(r);
-    hs_http_resp_end(req);
-}
-
 /* ---- origin requests ---- */
 
 static void on_head(void *ctx, const hs_http_msg_t *resp);
@@ -659,7 +389,7 @@ static int fill_start(proxy_t *p, rq_t *r, const hs_http_msg_t *m, const char *k
         creq.stream_length = m->framing == HS_HTTP_BODY_LENGTH ? (int64_t)m->content_length : -1;
     }
     hs_http_client_cbs_t cbs = {.on_head = on_head, .on_body = on_body, .on_done = on_done};
-    f->request_time = wall(p);
+    f->request_time = hs__edge_wall(p);
     f->start_ns = now_ns();
     int rc = hs_http_client_request(p->client, p->upstream, &creq, &cbs, f, &f->call);
     if (rc < 0) {
@@ -869,7 +599,7 @@ static int merge_304(fill_t *f, const hs_http_msg_t *resp)
     ri.has_date = r304.has_date;
     ri.date = r304.date;
     ri.age = r304.age;
-    hs_edge_meta_init(&o->meta, &ri, f->request_time, wall(p), p->o.heuristic_max_s);
+    hs_edge_meta_init(&o->meta, &ri, f->request_time, hs__edge_wall(p), p->o.heuristic_max_s);
     free(o->hdr);
     o->hdr = nb;
     o->hdr_len = nlen;
@@ -894,7 +624,7 @@ static void sub_start(fill_t *f, rq_t *r)
     if (f->hdr_len)
         hs_http_resp_header_raw(req, f->hdr, f->hdr_len);
     int64_t age = f->meta.initial_age;
-    common_headers(req, f->label, f->private_ && age == 0 ? -1 : age);
+    hs__edge_common_headers(req, f->label, f->private_ && age == 0 ? -1 : age);
     if (f->len)
         hs_http_resp_body(req, f->body, f->len); /* a late joiner: what is buffered */
 }
@@ -906,7 +636,7 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
     f->in_cb++;
     f->got_head = true;
     f->status = resp->status;
-    int64_t now = wall(p);
+    int64_t now = hs__edge_wall(p);
     hs_edge_resp_info_t ri;
     hs_edge_resp_info(resp, p->targets, p->ntargets, &ri);
 
@@ -918,13 +648,13 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
             rq_t *r;
             while ((r = f->subs)) {
                 sub_del(r);
-                serve_obj(r, f->stale, L_REVALIDATED);
+                hs__edge_serve_obj(r, f->stale, L_REVALIDATED);
             }
         } else {
             rq_t *r;
             while ((r = f->subs)) {
                 sub_del(r);
-                respond_error(r, 502, "out of memory", L_REVALIDATED);
+                hs__edge_respond_error(r, 502, "out of memory", L_REVALIDATED);
             }
         }
         f->in_cb--;
@@ -937,7 +667,7 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
             next = r->snext;
             if (hs_edge_stale_if_error(&f->stale->meta, &r->cc, now)) {
                 sub_del(r);
-                serve_obj(r, f->stale, L_STALE);
+                hs__edge_serve_obj(r, f->stale, L_STALE);
             }
         }
     }
@@ -1024,10 +754,10 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
                 release(r); /* it forwards its own Range */
             continue;       /* else answered from the stored object */
         }
-        if (f->status == 200 && !f->private_ && not_modified(&r->req->msg, etag, lastmod)) {
+        if (f->status == 200 && !f->private_ && hs__edge_not_modified(&r->req->msg, etag, lastmod)) {
             /* the client's validators were not forwarded: answer them here */
             sub_del(r);
-            respond_304(r, etag, lastmod, f->label, f->meta.initial_age);
+            hs__edge_respond_304(r, etag, lastmod, f->label, f->meta.initial_age);
             continue;
         }
         sub_start(f, r);
@@ -1092,7 +822,7 @@ send:;
         if (!r->started)
             continue;
         if (!hs_http_req_is_head(r->req))
-            hs_counter_add(m_bytes[f->label], len);
+            hs_counter_add(hs__edge_m_bytes[f->label], len);
         if (k) {
             k->refs++;
             hs_http_resp_body_ref(r->req, k->data, len, chunk_release, k);
@@ -1130,6 +860,8 @@ static void invalidate_uri(proxy_t *p, hs_str_t host, hs_str_t v)
     if (!k)
         return;
     unsigned n = hs_edge_mem_invalidate(p->mem, (hs_str_t){k, kl});
+    if (p->disk)
+        n += hs_edge_disk_purge(p->disk, HS_EDGE_PURGE_URL, (hs_str_t){k, kl}, false);
     if (n)
         hs_counter_add(m_invalidated, n);
     free(k);
@@ -1174,6 +906,10 @@ static hs_edge_obj_t *store(fill_t *f)
         hs_edge_obj_unref(o);
         return NULL;
     }
+    if (p->disk)
+        hs_edge_disk_store(p->disk, (hs_str_t){f->key, f->keylen},
+                           (hs_str_t){f->vary, (size_t)f->vary_len},
+                           (hs_str_t){f->sec, (size_t)f->sec_len}, o);
     return o; /* the caller's reference */
 }
 
@@ -1194,18 +930,22 @@ static void on_done(void *ctx, int status)
             o = store(f);
         if (f->private_ && is_unsafe(f->method) && f->status >= 200 && f->status < 400 && f->subs)
             invalidate_after(f, &f->subs->req->msg);
-        else if (f->stale && !o && !f->merged && f->status < 500 && f->stale->cached)
+        else if (f->stale && !o && !f->merged && f->status < 500 && f->stale->cached) {
             hs_edge_mem_remove(p->mem, f->stale); /* replaced by an uncacheable answer */
+            if (p->disk)
+                hs_edge_disk_purge(p->disk, HS_EDGE_PURGE_URL, (hs_str_t){f->key, f->keylen},
+                                   false);
+        }
         rq_t *r;
         while ((r = f->subs)) {
             sub_del(r);
             if (r->started) {
                 hs_http_req_t *req = r->req;
-                count(f->label, 0);
-                rq_free(r);
+                hs__edge_count(f->label, 0);
+                hs__edge_rq_free(r);
                 hs_http_resp_end(req);
             } else if (o) {
-                serve_obj(r, o, f->label);
+                hs__edge_serve_obj(r, o, f->label);
             } else {
                 start_private(p, r);
             }
@@ -1214,21 +954,21 @@ static void on_done(void *ctx, int status)
             hs_edge_obj_unref(o);
     } else {
         hs_log_debug("edge_origin_error", "err=%s", hs_errname(status));
-        int64_t now = wall(p);
+        int64_t now = hs__edge_wall(p);
         rq_t *r;
         while ((r = f->subs)) {
             sub_del(r);
             if (r->started) {
                 /* The head is out: the client sees a truncated answer. */
                 hs_http_req_t *req = r->req;
-                count(f->label, 0);
-                rq_free(r);
+                hs__edge_count(f->label, 0);
+                hs__edge_rq_free(r);
                 hs_http_resp_close(req);
                 hs_http_resp_end(req);
             } else if (f->stale && hs_edge_stale_if_error(&f->stale->meta, &r->cc, now)) {
-                serve_obj(r, f->stale, L_STALE);
+                hs__edge_serve_obj(r, f->stale, L_STALE);
             } else {
-                respond_error(r, status == HS_ETIMEDOUT ? 504 : 502, "origin unavailable",
+                hs__edge_respond_error(r, status == HS_ETIMEDOUT ? 504 : 502, "origin unavailable",
                               f->label);
             }
         }
@@ -1242,7 +982,7 @@ static void on_done(void *ctx, int status)
 static void start_private(proxy_t *p, rq_t *r)
 {
     if (fill_start(p, r, &r->req->msg, r->key, r->keylen, false, NULL) < 0)
-        respond_error(r, 502, "origin unavailable", L_PASS);
+        hs__edge_respond_error(r, 502, "origin unavailable", L_PASS);
 }
 
 /* Joins or starts the shared fill for r's key. */
@@ -1263,8 +1003,8 @@ static void fetch_shared(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
                 else if (HS_STR_IEQ(v[i].name, "last-modified"))
                     lastmod = v[i].value;
             }
-            if (not_modified(&r->req->msg, etag, lastmod)) {
-                respond_304(r, etag, lastmod, f->label, f->meta.initial_age);
+            if (hs__edge_not_modified(&r->req->msg, etag, lastmod)) {
+                hs__edge_respond_304(r, etag, lastmod, f->label, f->meta.initial_age);
                 return;
             }
         }
@@ -1274,7 +1014,7 @@ static void fetch_shared(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
         return;
     }
     if (fill_start(p, r, &r->req->msg, r->key, r->keylen, true, stale) < 0)
-        respond_error(r, 502, "origin unavailable", L_MISS);
+        hs__edge_respond_error(r, 502, "origin unavailable", L_MISS);
 }
 
 /* Background revalidation for stale-while-revalidate (RFC 5861 3). */
@@ -1286,156 +1026,41 @@ static void revalidate_bg(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
     fill_start(p, NULL, &r->req->msg, r->key, r->keylen, true, stale);
 }
 
-/* ---- purge ---- */
+static void lookup_and_serve(proxy_t *p, rq_t *r, hs_edge_obj_t *cand, bool disk_ok);
 
-static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static proxy_t *reg_head;
-
-struct purge_job {
-    atomic_uint pending; /* threads still purging */
-    atomic_uint total;   /* objects purged */
-    hs_loop_t *home;     /* the requester's loop */
-    rq_t *r;             /* the requester; NULL once it went away */
-    hs_edge_purge_kind_t kind;
-    bool soft;
-    size_t nargs;
-    hs_str_t args[16];
-    char buf[];
-};
-
-typedef struct purge_post {
-    purge_job_t *job;
-    proxy_t *p;
-} purge_post_t;
-
-static void purge_finish(void *arg)
+/* A pseudo-fill that holds requests until the disk index is loaded (a
+ * restart must not turn the disk's contents into misses). */
+static fill_t *disk_loading_new(proxy_t *p)
 {
-    purge_job_t *job = arg;
-    rq_t *r = job->r;
-    if (r) {
-        hs_http_req_t *req = r->req;
-        char body[96];
-        int n = snprintf(body, sizeof(body), "{\"purged\":%u,\"soft\":%s}\n",
-                         atomic_load(&job->total), job->soft ? "true" : "false");
-        r->purge = NULL;
-        hs_http_resp_start(req, 200, n);
-        HS_HTTP_HEADER_LIT(req, "Content-Type", "application/json");
-        HS_HTTP_HEADER_LIT(req, "Cache-Control", "no-store");
-        hs_http_resp_body(req, body, (size_t)n);
-        rq_free(r);
-        hs_http_resp_end(req);
-    }
-    free(job);
+    fill_t *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->p = p;
+    f->calling = true;
+    f->clen = -1;
+    f->anext = p->all;
+    if (p->all)
+        p->all->aprev = f;
+    p->all = f;
+    return f;
 }
 
-/* On each thread's loop: purge its tier, then report home. */
-static void purge_run(void *arg)
+static void disk_ready(void *arg)
 {
-    purge_post_t *pp = arg;
-    purge_job_t *job = pp->job;
-    unsigned n = 0;
-    for (size_t i = 0; i < job->nargs; i++)
-        n += hs_edge_mem_purge(pp->p->mem, job->kind, job->args[i], job->soft);
-    hs_counter_add(m_purged, n);
-    atomic_fetch_add(&job->total, n);
-    free(pp);
-    if (atomic_fetch_sub(&job->pending, 1) == 1 && hs_loop_post(job->home, purge_finish, job) != 0)
-        free(job); /* out of memory: the requester gets no answer until it times out */
-}
-
-static bool token_ok(const char *want, hs_str_t got)
-{
-    size_t n = strlen(want);
-    unsigned char d = (unsigned char)(n != got.len);
-    for (size_t i = 0; i < n; i++) /* constant time in the token's length */
-        d |= (unsigned char)(want[i] ^ (i < got.len ? got.base[i] : 0));
-    return d == 0;
-}
-
-/*
- * PURGE <target> with Purge-Token; Purge-Type: url (default), prefix or key
- * (surrogate keys listed in Purge-Key, space- or comma-separated);
- * Purge-Soft: 1 marks stale instead of removing. Every worker thread of the
- * process purges its tier; the answer says how many objects went.
- */
-static void handle_purge(proxy_t *p, rq_t *r)
-{
-    const hs_http_msg_t *m = &r->req->msg;
-    if (!p->purge_token) {
-        respond_error(r, 405, "PURGE is disabled (set edge.purge_token)", L_PASS);
+    proxy_t *p = arg;
+    fill_t *f = p->loading;
+    p->loading = NULL;
+    if (!f)
         return;
+    f->in_cb++;
+    f->calling = false;
+    rq_t *r;
+    while ((r = f->subs)) {
+        sub_del(r);
+        lookup_and_serve(p, r, NULL, true);
     }
-    if (!token_ok(p->purge_token, REQ_HEADER(m, "Purge-Token"))) {
-        respond_error(r, 403, "bad or missing Purge-Token", L_PASS);
-        return;
-    }
-    hs_str_t type = REQ_HEADER(m, "Purge-Type"), keys = REQ_HEADER(m, "Purge-Key");
-    hs_str_t soft = REQ_HEADER(m, "Purge-Soft");
-    hs_edge_purge_kind_t kind = HS_EDGE_PURGE_URL;
-    if (type.base && HS_STR_IEQ(type, "prefix"))
-        kind = HS_EDGE_PURGE_PREFIX;
-    else if (type.base && HS_STR_IEQ(type, "key"))
-        kind = HS_EDGE_PURGE_TAG;
-    else if (type.base && !HS_STR_IEQ(type, "url")) {
-        respond_error(r, 400, "Purge-Type: url, prefix or key", L_PASS);
-        return;
-    }
-    if (kind == HS_EDGE_PURGE_TAG && !keys.len) {
-        respond_error(r, 400, "Purge-Key lists no surrogate key", L_PASS);
-        return;
-    }
-    purge_job_t *job = calloc(1, sizeof(*job) + r->keylen + keys.len + 1);
-    if (!job) {
-        respond_error(r, 503, "out of memory", L_PASS);
-        return;
-    }
-    job->home = p->loop;
-    job->kind = kind;
-    job->soft = soft.base && (HS_STR_EQ(soft, "1") || HS_STR_IEQ(soft, "true"));
-    if (kind == HS_EDGE_PURGE_TAG) {
-        memcpy(job->buf, keys.base, keys.len);
-        for (size_t k = 0; k < keys.len && job->nargs < 16;) {
-            while (k < keys.len && (job->buf[k] == ' ' || job->buf[k] == ','))
-                k++;
-            size_t s = k;
-            while (k < keys.len && job->buf[k] != ' ' && job->buf[k] != ',')
-                k++;
-            if (k > s)
-                job->args[job->nargs++] = (hs_str_t){job->buf + s, k - s};
-        }
-    } else {
-        memcpy(job->buf, r->key, r->keylen);
-        job->args[job->nargs++] = (hs_str_t){job->buf, r->keylen};
-    }
-    /* One post per thread that has served (the others have empty tiers). */
-    pthread_mutex_lock(&reg_mu);
-    unsigned n = 0;
-    for (proxy_t *q = reg_head; q; q = q->rnext)
-        n += atomic_load(&q->loop) != NULL;
-    atomic_store(&job->pending, n);
-    job->r = r;
-    r->purge = job;
-    unsigned posted = 0;
-    for (proxy_t *q = reg_head; q; q = q->rnext) {
-        hs_loop_t *ql = atomic_load(&q->loop);
-        if (!ql)
-            continue;
-        purge_post_t *pp = malloc(sizeof(*pp));
-        if (pp) {
-            pp->job = job;
-            pp->p = q;
-        }
-        if (!pp || hs_loop_post(ql, purge_run, pp) != 0) {
-            free(pp);
-            /* count it as done so the answer still comes */
-            if (atomic_fetch_sub(&job->pending, 1) == 1)
-                hs_loop_post(job->home, purge_finish, job);
-            continue;
-        }
-        posted++;
-    }
-    pthread_mutex_unlock(&reg_mu);
-    (void)posted;
+    f->in_cb--;
+    fill_maybe_free(f);
 }
 
 static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
@@ -1449,6 +1074,18 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
             return;
         }
         atomic_store(&p->loop, req->loop);
+        if (p->o.disk_path && p->o.disk_path[0]) {
+            char dir[PATH_MAX];
+            int err = 0;
+            snprintf(dir, sizeof(dir), "%s/t%u", p->o.disk_path, p->index);
+            p->loading = disk_loading_new(p);
+            p->disk = hs_edge_disk_new(dir, p->o.disk_bytes, req->loop, hs_tpool_io(),
+                                       disk_ready, p, &err);
+            if (!p->disk) {
+                hs_log_warn("edge_disk_off", "dir=%s err=%s", dir, hs_errname(err));
+                disk_ready(p);
+            }
+        }
     }
     if (m->method == HS_HTTP_CONNECT) {
         hs_http_respond_text(req, 405, "CONNECT is not proxied");
@@ -1468,37 +1105,128 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
     r->auth = hs_http_find_header(m, "authorization", 13, 0) >= 0;
 
     if (m->method == HS_HTTP_OTHER && HS_STR_EQ(m->method_str, "PURGE")) {
-        handle_purge(p, r);
+        hs__edge_purge(p, r);
         return;
     }
     if (m->method != HS_HTTP_GET && m->method != HS_HTTP_HEAD) {
         start_private(p, r);
         return;
     }
+    lookup_and_serve(p, r, NULL, true);
+}
+
+/* A disk read finished: its waiters look again (the object is now in
+ * memory, or is passed to them directly when memory could not take it). */
+static void disk_read_done(void *arg, hs_edge_obj_t *o, hs_str_t vary, hs_str_t sec)
+{
+    fill_t *f = arg;
+    proxy_t *p = f->p;
+    f->in_cb++;
+    f->calling = false;
+    fill_unlist(f);
+    if (o) {
+        hs_counter_inc(m_disk_reads);
+        hs_edge_mem_insert(p->mem, (hs_str_t){f->key, f->keylen}, vary, sec, o);
+    }
+    rq_t *r;
+    while ((r = f->subs)) {
+        sub_del(r);
+        hs_edge_obj_t *cand = NULL;
+        if (o && !o->cached) {
+            /* memory refused it (too large): serve it if this waiter's
+             * variant is the one read */
+            char k[HS_EDGE_SECONDARY_MAX];
+            int n = vary.len ? hs_edge_vary_key(vary, &r->req->msg, k, sizeof(k)) : 0;
+            if (n >= 0 && (size_t)n == sec.len && (n == 0 || memcmp(k, sec.base, sec.len) == 0))
+                cand = o;
+        }
+        lookup_and_serve(p, r, cand, false);
+    }
+    f->in_cb--;
+    fill_maybe_free(f);
+}
+
+/* Starts reading the disk entry e for r (and whoever joins). Returns false
+ * when no read started. */
+static bool fetch_disk(proxy_t *p, rq_t *r, hs_edge_obj_t *e)
+{
+    fill_t *f = calloc(1, sizeof(*f));
+    if (!f || !(f->key = malloc(r->keylen))) {
+        free(f);
+        return false;
+    }
+    f->p = p;
+    memcpy(f->key, r->key, r->keylen);
+    f->keylen = r->keylen;
+    f->hash = hash_key(r->key, r->keylen);
+    f->clen = -1;
+    f->label = L_HIT;
+    f->anext = p->all;
+    if (p->all)
+        p->all->aprev = f;
+    p->all = f;
+    if (hs_edge_disk_read(p->disk, e, disk_read_done, f) != 0) {
+        fill_free(f);
+        return false;
+    }
+    f->calling = true;
+    f->in_table = true;
+    f->hnext = p->fills[f->hash & (FILL_BUCKETS - 1)];
+    p->fills[f->hash & (FILL_BUCKETS - 1)] = f;
+    sub_add(f, r);
+    f->leader = r;
+    return true;
+}
+
+/* GET and HEAD: memory, then disk, then the origin. cand: an object to use
+ * instead of a memory lookup; disk_ok: the disk may be consulted. */
+static void lookup_and_serve(proxy_t *p, rq_t *r, hs_edge_obj_t *cand, bool disk_ok)
+{
+    const hs_http_msg_t *m = &r->req->msg;
     uint64_t h = hash_key(r->key, r->keylen);
-    hs_edge_obj_t *o = hs_edge_mem_lookup(p->mem, (hs_str_t){r->key, r->keylen}, m);
+    hs_edge_obj_t *o = cand;
+    if (o)
+        hs_edge_obj_ref(o);
+    else
+        o = hs_edge_mem_lookup(p->mem, (hs_str_t){r->key, r->keylen}, m);
+    if (!o && disk_ok && p->disk && !r->auth) {
+        if (p->loading) {
+            sub_add(p->loading, r); /* back when the index is loaded */
+            return;
+        }
+        if (fill_find(p, r->key, r->keylen, h)) {
+            fetch_shared(p, r, NULL); /* join what is already on its way */
+            return;
+        }
+        hs_edge_obj_t *e = hs_edge_disk_lookup(p->disk, (hs_str_t){r->key, r->keylen}, m);
+        bool reading = e && fetch_disk(p, r, e);
+        if (e)
+            hs_edge_obj_unref(e);
+        if (reading)
+            return;
+    }
     if (o && r->auth && !(o->meta.flags & HS_EDGE_M_AUTH_OK)) {
         hs_edge_obj_unref(o);
         o = NULL;
     }
     if (o) {
         bool bg = false;
-        hs_edge_use_t use = hs_edge_reuse(&o->meta, &r->cc, wall(p), &bg);
+        hs_edge_use_t use = hs_edge_reuse(&o->meta, &r->cc, hs__edge_wall(p), &bg);
         if (use == HS_EDGE_USE_FRESH) {
-            serve_obj(r, o, L_HIT);
+            hs__edge_serve_obj(r, o, L_HIT);
             hs_edge_obj_unref(o);
             return;
         }
         if (use == HS_EDGE_USE_STALE) {
             if (bg)
                 revalidate_bg(p, r, o);
-            serve_obj(r, o, L_STALE);
+            hs__edge_serve_obj(r, o, L_STALE);
             hs_edge_obj_unref(o);
             return;
         }
         if (r->cc.flags & HS_CC_ONLY_IF_CACHED) {
             hs_edge_obj_unref(o);
-            respond_error(r, 504, "not cached", L_MISS);
+            hs__edge_respond_error(r, 504, "not cached", L_MISS);
             return;
         }
         if (r->auth) {
@@ -1513,7 +1241,7 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
         return;
     }
     if (r->cc.flags & HS_CC_ONLY_IF_CACHED) {
-        respond_error(r, 504, "not cached", L_MISS);
+        hs__edge_respond_error(r, 504, "not cached", L_MISS);
         return;
     }
     if (r->auth || pass_marked(p, h)) {
@@ -1530,8 +1258,7 @@ static void on_abort(hs_http_handler_t *self, hs_http_req_t *req)
     rq_t *r = req->data;
     fill_t *f = r->fill;
     bool started = r->started;
-    if (r->purge)
-        r->purge->r = NULL; /* the purge goes on; its answer is dropped */
+    hs__edge_purge_abort(r);
     if (f) {
         sub_del(r);
         /* Nobody left to answer: stop fetching, unless the answer may still
@@ -1541,7 +1268,7 @@ static void on_abort(hs_http_handler_t *self, hs_http_req_t *req)
             hs_http_call_cancel(f->call);
         f->in_cb--;
     }
-    rq_free(r);
+    hs__edge_rq_free(r);
     if (started)
         hs_http_resp_end(req);
     else
@@ -1619,22 +1346,32 @@ hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
     p->o.origin_host = NULL;
     p->o.targeted = NULL;
     p->o.purge_token = NULL;
+    if (!p->o.disk_bytes)
+        p->o.disk_bytes = 1ull << 30;
     p->mem = hs_edge_mem_new(p->o.memory_bytes);
     if (!p->mem) {
         free(p->origin_host);
         free(p->targets_buf);
+        free(p->purge_token);
         free(p);
         *err = HS_ENOMEM;
         return NULL;
     }
     p->h.on_request = on_request;
     p->h.on_abort = on_abort;
-    pthread_mutex_lock(&reg_mu);
-    p->rnext = reg_head;
-    if (reg_head)
-        reg_head->rprev = p;
-    reg_head = p;
-    pthread_mutex_unlock(&reg_mu);
+    static atomic_uint next_index;
+    p->index = atomic_fetch_add(&next_index, 1);
+    if (opts->disk_path && opts->disk_path[0] && !(p->disk_path = strdup(opts->disk_path))) {
+        hs_edge_mem_free(p->mem);
+        free(p->origin_host);
+        free(p->targets_buf);
+        free(p->purge_token);
+        free(p);
+        *err = HS_ENOMEM;
+        return NULL;
+    }
+    p->o.disk_path = p->disk_path;
+    hs__edge_registry_add(p);
     return &p->h;
 }
 
@@ -1643,23 +1380,18 @@ void hs_edge_proxy_free(hs_http_handler_t *h)
     proxy_t *p = (proxy_t *)h;
     if (!p)
         return;
-    pthread_mutex_lock(&reg_mu);
-    if (p->rprev)
-        p->rprev->rnext = p->rnext;
-    else
-        reg_head = p->rnext;
-    if (p->rnext)
-        p->rnext->rprev = p->rprev;
-    pthread_mutex_unlock(&reg_mu);
+    hs__edge_registry_del(p);
     /* Canceling runs on_done for every call; fills without subscribers
      * (background revalidations) free themselves there. */
     if (p->client)
         hs_http_client_free(p->client);
-    while (p->all) /* anything left had no call */
+    while (p->all) /* anything left had no call (or was a disk read) */
         fill_free(p->all);
+    hs_edge_disk_free(p->disk);
     hs_edge_mem_free(p->mem);
     free(p->origin_host);
     free(p->targets_buf);
     free(p->purge_token);
+    free(p->disk_path);
     free(p);
 }

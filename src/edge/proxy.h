@@ -24,6 +24,8 @@ typedef struct hs_edge_opts {
     uint64_t pass_ttl_ms;    /* hit-for-miss marker lifetime */
     const char *targeted;    /* comma-separated targeted field names (RFC 9213) */
     const char *purge_token; /* PURGE requests must carry it; NULL/"" = PURGE disabled */
+    const char *disk_path;   /* disk tier root (a directory per thread under it); NULL/"" = off */
+    uint64_t disk_bytes;     /* disk tier budget per thread */
     hs_http_client_opts_t client;
 } hs_edge_opts_t;
 

@@ -30,7 +30,7 @@
 #include "http/oq.h"
 #include "http/parse.h"
 
-#define OUT_HIGH_WATER (256 * 1024)
+#define OUT_HIGH_WATER HS_HTTP_OUT_HIGH_WATER
 #define DISCARD_MAX (1024 * 1024)
 #define LINGER_MS 2000
 #define ACCEPT_BATCH 64
@@ -58,6 +58,8 @@ typedef struct conn {
     unsigned char timer_kind;
     unsigned busy; /* callbacks on the stack: frees wait until it is 0 */
     uint32_t head_seen; /* bytes of a partial head already scanned for its end */
+    unsigned want_drain : 1; /* the handler asked; call on_drain below low water */
+    struct sockaddr_storage peer;
     unsigned req_active : 1;  /* handler owns req */
     unsigned body_pending : 1; /* request body not fully consumed */
     unsigned discard : 1;     /* consume the pending body and drop it */
@@ -371,13 +373,25 @@ static void conn_flush(conn_t *c)
         hs_counter_add(m_bytes_out, sent);
     if (rc == HS_EAGAIN) {
         hs_io_modify(c->srv->loop, &c->io, HS_IO_WRITE);
-        arm(c, T_SEND, c->srv->o.send_timeout_ms);
-        return;
-    }
-    if (rc < 0) {
+        if (sent || c->timer_kind != T_SEND) /* the clock runs from the last progress */
+            arm(c, T_SEND, c->srv->o.send_timeout_ms);
+    } else if (rc < 0) {
         conn_close(c);
         return;
     }
+    if (c->want_drain && c->req_active && c->oq.bytes <= HS_HTTP_OUT_LOW_WATER) {
+        c->want_drain = 0;
+        hs_http_handler_t *h = c->srv->o.handler;
+        if (h->on_drain) {
+            conn_hold(c);
+            h->on_drain(h, &c->req);
+            conn_release(c);
+            if (c->closed)
+                return;
+        }
+    }
+    if (rc == HS_EAGAIN)
+        return;
     /* Everything is out. */
     if (c->close_after && !c->req_active) {
         conn_linger(c);
@@ -568,6 +582,27 @@ static void body_suffix(conn_t *c)
 {
     if (c->resp_chunked)
         OUT_LIT(c, "\r\n");
+    /* Bytes produced outside request processing (an origin callback, a
+     * disk read) go out now; inside it, once per batch. */
+    if (!c->in_process && !c->closed && !(c->io.events & HS_IO_WRITE)) {
+        conn_hold(c);
+        conn_flush(c);
+        conn_release(c);
+    }
+}
+
+bool hs_http_resp_congested(hs_http_req_t *req)
+{
+    conn_t *c = req_conn(req);
+    if (c->closed || c->oq.bytes <= OUT_HIGH_WATER)
+        return false;
+    c->want_drain = 1;
+    return true;
+}
+
+const struct sockaddr_storage *hs_http_req_peer(const hs_http_req_t *req)
+{
+    return &hs_container_of(req, conn_t, req)->peer;
 }
 
 void hs_http_resp_body(hs_http_req_t *req, const void *data, size_t len)
@@ -577,8 +612,6 @@ void hs_http_resp_body(hs_http_req_t *req, const void *data, size_t len)
         return;
     out(c, data, len);
     body_suffix(c);
-    if (c->oq.bytes > OUT_HIGH_WATER)
-        conn_flush(c);
 }
 
 void hs_http_resp_body_ref(hs_http_req_t *req, const void *data, size_t len,
@@ -1028,7 +1061,9 @@ static void on_accept(hs_loop_t *loop, hs_io_t *io, unsigned events)
     hs_http_server_t *srv = hs_container_of(io, hs_http_server_t, lio);
     (void)events;
     for (int i = 0; i < ACCEPT_BATCH && !srv->draining; i++) {
-        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
                 hs_log_warn("accept_failed", "err=%s", hs_errname(HS_ERR(errno)));
@@ -1048,6 +1083,7 @@ static void on_accept(hs_loop_t *loop, hs_io_t *io, unsigned events)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->srv = srv;
         c->id = ++srv->next_id;
+        c->peer = peer;
         hs_arena_init(&c->req.arena, 0);
         c->next = srv->conns;
         if (srv->conns)

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "core/arena-t.h"
@@ -30,6 +31,9 @@ struct hs_http_handler {
     /* Optional: the client went away before the response ended. The
      * handler must still end the response (writes are then dropped). */
     void (*on_abort)(hs_http_handler_t *self, hs_http_req_t *req);
+    /* Optional: the response queue drained below its low-water mark after
+     * hs_http_resp_congested() said true (resume producing). */
+    void (*on_drain)(hs_http_handler_t *self, hs_http_req_t *req);
 };
 
 /* Body callback: status 0 = data (more may follow), 1 = end of body (len 0),
@@ -106,6 +110,16 @@ void hs_http_resp_end(hs_http_req_t *req);
 void hs_http_respond_text(hs_http_req_t *req, int status, const char *detail);
 /* Marks the connection to close after this response. */
 void hs_http_resp_close(hs_http_req_t *req);
+/* True when more than HS_HTTP_OUT_HIGH_WATER bytes wait for the client:
+ * a producer should pause until the handler's on_drain. */
+bool hs_http_resp_congested(hs_http_req_t *req);
+#define HS_HTTP_OUT_HIGH_WATER (256 * 1024)
+#define HS_HTTP_OUT_LOW_WATER (64 * 1024)
+
+/* The client's address (for limits and logs). Never NULL; family AF_UNSPEC
+ * when unknown. */
+const struct sockaddr_storage *hs_http_req_peer(const hs_http_req_t *req);
+
 /* True if the response is for a HEAD request (no body will be sent). */
 bool hs_http_req_is_head(const hs_http_req_t *req);
 

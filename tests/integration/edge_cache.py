@@ -513,6 +513,25 @@ def hop_by_hop_fields_are_not_forwarded():
 
 
 @test
+def truncated_origin_answer_is_not_stored():
+    o, e = origin(), edge()
+    # Content-Length promises 10000 bytes, the origin sends 5 and closes
+    o.set("/trunc", 200, {"Cache-Control": "max-age=60", "Content-Length": "10000",
+                          "Connection": "close"}, b"short")
+    with hslib.Conn(e.port) as c:
+        c.send(hslib.build_request("GET", "/trunc"))
+        try:
+            r = c.read_response()
+            got = r.body
+        except hslib.Closed:
+            got = None
+    assert got is None, got  # the connection closes: never a complete-looking answer
+    o.set("/trunc", 200, {"Cache-Control": "max-age=60"}, b"whole")
+    r = get(e, "/trunc")
+    assert r.body == b"whole" and xcache(r) == "MISS", (xcache(r), r.body)
+
+
+@test
 def head_answered_from_cached_get():
     o, e = origin(), edge()
     o.set("/head", 200, {"Cache-Control": "max-age=60"}, b"0123456789")
@@ -719,10 +738,6 @@ def pass_through_is_streamed():
 
 @test
 def waiters_are_streamed_while_the_origin_sends():
-    # Needs the server to flush bytes a handler queues outside its own
-    # request processing (src/http/server.c keeps them until the response
-    # ends or 256 KiB pile up); enable once it does.
-    raise hslib.SkipTest("server does not flush asynchronously queued body bytes yet")
     o, e = origin(), edge()
     body = b"s" * 10000  # 10 chunks, 0.15 s apart: the origin takes ~1.5 s
     o.set("/stream", 200, {"Cache-Control": "max-age=60"}, body, chunked=True, chunk_delay=0.15)
@@ -877,6 +892,78 @@ def purge_needs_the_token():
     assert r.status == 400, r.status
     r = get(edge(), "/p/url", {"Purge-Token": TOKEN}, method="PURGE")
     assert r.status == 405, r.status  # the default edge has no token: PURGE is off
+
+
+# ---- disk tier --------------------------------------------------------------------------
+
+def disk_files(d):
+    out = []
+    for root, _, names in os.walk(d):
+        out += [os.path.join(root, n) for n in names if n.endswith(".hso")]
+    return out
+
+
+def metric(e, name):
+    m = hslib.http_get(e.admin_port, "/metrics").body.decode()
+    for ln in m.splitlines():
+        if ln.startswith(name + " ") or ln.startswith(name + "{"):
+            return float(ln.split()[-1])
+    return None
+
+
+@test
+def disk_serves_objects_evicted_from_memory():
+    o = origin()
+    d = hslib.tmpdir()
+    e = edgelib.start_edge(o, sets=["edge.memory_bytes=32k", "edge.disk_path=" + d], admin=True,
+                           name="edge-disk")
+    for i in range(30):
+        o.set("/d/%d" % i, 200, {"Cache-Control": "max-age=60", "ETag": '"e%d"' % i},
+              ("%04d" % i).encode() * 1000)
+        get(e, "/d/%d" % i)
+    assert edgelib.wait_until(lambda: len(disk_files(d)) == 30), len(disk_files(d))
+    assert metric(e, 'hs_edge_evictions_total{tier="memory"}') > 0
+    for i in range(30):
+        r = get(e, "/d/%d" % i)
+        expect(r, 200, "HIT", ("%04d" % i).encode() * 1000)
+        assert o.count("/d/%d" % i) == 1, (i, o.count("/d/%d" % i))
+    assert metric(e, "hs_edge_disk_reads_total") > 0
+    # a Range from an object that came back from disk
+    r = get(e, "/d/0", {"Range": "bytes=0-3"})
+    assert r.status == 206 and r.body == b"0000"
+
+
+@test
+def disk_tier_survives_a_restart_and_purges_reach_it():
+    o = origin()
+    d = hslib.tmpdir()
+    sets = ["edge.disk_path=" + d, "edge.purge_token=" + TOKEN]
+    o.set("/dk/keep", 200, {"Cache-Control": "max-age=60", "Surrogate-Key": "kk"}, b"kept")
+    o.set("/dk/gone", 200, {"Cache-Control": "max-age=60"}, b"gone")
+    e = edgelib.start_edge(o, sets=sets, admin=True, name="edge-disk1")
+    get(e, "/dk/keep")
+    get(e, "/dk/gone")
+    # both written and indexed (a purge drops writes still in flight)
+    assert edgelib.wait_until(lambda: metric(e, 'hs_edge_cache_objects{tier="disk"}') == 2)
+    r = purge(e, "/dk/gone")
+    assert r.status == 200 and b'"purged":1' in r.body, r.body
+    assert edgelib.wait_until(lambda: len(disk_files(d)) == 1)
+    e.stop()
+    e = edgelib.start_edge(o, sets=sets, name="edge-disk2")
+    r = get(e, "/dk/keep")
+    expect(r, 200, "HIT", b"kept")
+    assert o.count("/dk/keep") == 1
+    expect(get(e, "/dk/gone"), 200, "MISS", b"gone")
+    assert o.count("/dk/gone") == 2, o.count("/dk/gone")
+    # a corrupt file is dropped, not served
+    e.stop()
+    for f in disk_files(d):
+        with open(f, "r+b") as fh:
+            fh.seek(-1, 2)
+            fh.write(b"#")
+    e = edgelib.start_edge(o, sets=sets, name="edge-disk3")
+    r = get(e, "/dk/keep")
+    assert r.status == 200 and r.body == b"kept" and xcache(r) == "MISS", (xcache(r), r.body)
 
 
 @test

@@ -8,7 +8,11 @@
   pipelined responses, and tells whether the peer closed the connection.
   Every socket operation has a bounded timeout, so no test can hang.
 - A tiny runner: @test functions, `ok`/`FAIL name: reason` per test, exit
-  status 1 if any failed.
+  status 1 if any failed. After each test the server logs are scanned: a
+  worker crash (signal other than the tests' own SIGKILL/SIGTERM), an
+  assertion or a sanitizer report fails the test even if the supervisor
+  restarted the worker and every client check passed.
+- Run one script's tests by name: `python3 http_static.py get_file mime_types`.
 
 HS_PEER=nginx makes start_static() run nginx with an equivalent
 configuration instead of hyperscale: the harness and the tests themselves can
@@ -740,6 +744,14 @@ def run(per_test_timeout=90):
         print("FAIL server-logs%s: crash or sanitizer error in a shared server:\n       %s"
               % (mode, "\n       ".join(crashes[:5])), flush=True)
     print("%d failed, %.1fs" % (failed, time.monotonic() - t_all), flush=True)
+    if failed:
+        print("server logs kept: " + " ".join(srv.log_path for srv in _all_servers), flush=True)
+    else:
+        for srv in _all_servers:
+            try:
+                os.unlink(srv.log_path)
+            except OSError:
+                pass
     sys.exit(1 if failed else 0)
 
 

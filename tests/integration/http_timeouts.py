@@ -57,6 +57,30 @@ def header_timeout_408():
 
 
 @test
+def header_timeout_on_second_request():
+    """On a keep-alive connection, a second head that starts and stalls is
+    a slow request (408), not an idle connection (silent close)."""
+    with Conn(short_srv().port) as c:
+        assert c.request("GET", "/").status == 200
+        c.send(b"GET / HTTP/1.1\r\nHo")
+        dt, r = wait_cut(c, 4)
+        assert r is not None and r.status == 408, "stalled second request: %r after %.2f s" % (r, dt)
+
+
+@test
+def chunked_body_stall_cut():
+    with Conn(short_srv().port) as c:
+        c.send(build_request("POST", "/", {"Transfer-Encoding": "chunked"}) + b"10\r\n0123")
+        t0 = time.monotonic()
+        try:
+            r = c.read_response(timeout=4)
+            assert r.status in (405, 408), "stalled chunked body -> %d" % r.status
+        except hslib.Closed:
+            pass
+        assert c.closed_within(max(0.1, 4 - (time.monotonic() - t0))), "stalled chunked body: open after 4 s"
+
+
+@test
 def header_timeout_counts_whole_head():
     """A byte every 150 ms keeps the socket busy but the head never ends:
     the timeout bounds the whole head, not the pause between bytes."""

@@ -189,7 +189,7 @@ static void end_held(void)
     }
 }
 
-static hs_http_handler_t handler = {on_request, on_abort};
+static hs_http_handler_t handler = {.on_request = on_request, .on_abort = on_abort};
 
 static hs_http_server_t *server_start(uint64_t idle_timeout_ms)
 {

@@ -64,6 +64,10 @@ typedef struct rstate {
 } rstate_t;
 
 static atomic_int body_errors, aborts, requests_seen;
+#define STREAM_TOTAL (896u << 10) /* fits the test client's 1 MiB buffer */
+#define STREAM_PIECE 65536
+static atomic_int drains;
+static size_t stream_sent;
 
 static void answer_delay(hs_http_req_t *req, rstate_t *st)
 {
@@ -175,6 +179,11 @@ static void on_abort_end(hs_loop_t *loop, hs_timer_t *t)
 static void on_abort(hs_http_handler_t *self, hs_http_req_t *req)
 {
     (void)self;
+    if (req->data == (void *)&stream_sent) { /* a /stream response: just end it */
+        req->data = NULL;
+        hs_http_resp_end(req);
+        return;
+    }
     atomic_fetch_add(&aborts, 1);
     rstate_t *st = req->data;
     if (st && hs_timer_active(&st->timer))
@@ -193,7 +202,55 @@ static void on_abort(hs_http_handler_t *self, hs_http_req_t *req)
     hs_timer_start(req->loop, &st->timer, 0, on_abort_end);
 }
 
-static hs_http_handler_t handler = {on_request, on_abort};
+/* /stream: 8 MiB produced in 64 KiB pieces, pausing whenever the response
+ * queue is congested and resuming from on_drain (back-pressure). */
+
+static void stream_more(hs_http_req_t *req)
+{
+    static char piece[STREAM_PIECE];
+    while (stream_sent < STREAM_TOTAL) {
+        if (hs_http_resp_congested(req))
+            return; /* on_drain calls us again */
+        memset(piece, 'a' + (int)(stream_sent / STREAM_PIECE % 26), sizeof(piece));
+        hs_http_resp_body(req, piece, sizeof(piece));
+        stream_sent += sizeof(piece);
+    }
+    hs_http_resp_end(req);
+}
+
+static void on_drain(hs_http_handler_t *self, hs_http_req_t *req)
+{
+    (void)self;
+    atomic_fetch_add(&drains, 1);
+    stream_more(req);
+}
+
+static void on_request_outer(hs_http_handler_t *self, hs_http_req_t *req)
+{
+    if (path_is(req, "/stream")) {
+        stream_sent = 0;
+        req->data = &stream_sent; /* tells on_abort what this is */
+        hs_http_resp_start(req, 200, STREAM_TOTAL);
+        stream_more(req);
+        return;
+    }
+    if (path_is(req, "/peer")) {
+        const struct sockaddr_storage *ss = hs_http_req_peer(req);
+        char body[64];
+        int n = snprintf(body, sizeof(body), "%d %d\n", ss->ss_family,
+                         ss->ss_family == AF_INET
+                             ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
+                             : 0);
+        hs_http_resp_start(req, 200, n);
+        hs_http_resp_body(req, body, (size_t)n);
+        hs_http_resp_end(req);
+        return;
+    }
+    on_request(self, req);
+}
+
+static hs_http_handler_t handler = {
+    .on_request = on_request_outer, .on_abort = on_abort, .on_drain = on_drain};
 
 /* ---- the server under test, on a loop thread ---- */
 
@@ -1228,6 +1285,48 @@ static void test_body_timeout(void **state)
 
 /* server.h: on_abort "must still end the response". Ending it right inside
  * on_abort must be safe. Runs last: on failure it corrupts the heap. */
+/* A producer that respects hs_http_resp_congested gets on_drain calls and
+ * the slow client still receives every byte, in order. */
+static void test_stream_backpressure(void **state)
+{
+    (void)state;
+    atomic_store(&drains, 0);
+    client_t *c = cl_new();
+    int small = 16384;
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    SEND(c, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    sleep_ms(300); /* let the server hit its high-water mark */
+    resp_t *r = calloc(1, sizeof(*r));
+    assert_true(cl_response(c, r, false));
+    assert_int_equal(r->status, 200);
+    assert_int_equal(r->body_len, STREAM_TOTAL);
+    for (size_t i = 0; i < STREAM_TOTAL; i += STREAM_PIECE)
+        assert_int_equal(r->body[i], 'a' + (int)(i / STREAM_PIECE % 26));
+    assert_true(atomic_load(&drains) > 0);
+    resp_free(r);
+    free(r);
+    cl_free(c);
+}
+
+static void test_peer_address(void **state)
+{
+    (void)state;
+    client_t *c = cl_new();
+    struct sockaddr_in me;
+    socklen_t ml = sizeof(me);
+    assert_int_equal(getsockname(c->fd, (struct sockaddr *)&me, &ml), 0);
+    SEND(c, "GET /peer HTTP/1.1\r\nHost: t\r\n\r\n");
+    resp_t *r = calloc(1, sizeof(*r));
+    assert_true(cl_response(c, r, false));
+    char want[64];
+    snprintf(want, sizeof(want), "%d %d\n", AF_INET, ntohs(me.sin_port));
+    assert_int_equal(r->body_len, strlen(want));
+    assert_memory_equal(r->body, want, strlen(want));
+    resp_free(r);
+    free(r);
+    cl_free(c);
+}
+
 static void test_abort_ends_response_synchronously(void **state)
 {
     (void)state;
@@ -1296,6 +1395,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_post_large_chunked_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_ends_response_synchronously, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_address, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

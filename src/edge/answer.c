@@ -1,0 +1,182 @@
+/*
+ * The edge's answers that need no origin: a stored object (with the
+ * client's conditionals and Range evaluated against it), a 304, a short
+ * error; and the per-X-Cache accounting every answer goes through.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/metrics.h"
+#include "edge/proxy-int.h"
+#include "http/range.h"
+
+const char *const hs__edge_label_names[L_N] = {"HIT",     "MISS", "STALE",
+                                               "EXPIRED", "PASS", "REVALIDATED"};
+
+
+/* The request state lives in the request's arena, released when the
+ * response ends: this only marks the point after which r is not used. */
+void hs__edge_rq_free(rq_t *r)
+{
+    r->key = NULL;
+}
+
+void hs__edge_count(enum label l, uint64_t bytes)
+{
+    hs_counter_inc(hs__edge_m_req[l]);
+    if (bytes)
+        hs_counter_add(hs__edge_m_bytes[l], bytes);
+}
+
+void hs__edge_common_headers(hs_http_req_t *req, enum label l, int64_t age)
+{
+    const char *x = hs__edge_label_names[l];
+    hs_http_resp_header(req, "X-Cache", 7, x, strlen(x));
+    hs_http_resp_header(req, "Via", 3, VIA_VALUE, sizeof(VIA_VALUE) - 1);
+    if (age >= 0) {
+        char a[24];
+        int n = snprintf(a, sizeof(a), "%lld", (long long)age);
+        hs_http_resp_header(req, "Age", 3, a, (size_t)n);
+    }
+}
+
+/* A short error answer; ends and frees r. */
+void hs__edge_respond_error(rq_t *r, int status, const char *detail, enum label l)
+{
+    hs_http_req_t *req = r->req;
+    char body[160];
+    int n = snprintf(body, sizeof(body), "%d %s%s%s\n", status, hs_http_reason(status),
+                     detail ? ": " : "", detail ? detail : "");
+    hs_http_resp_start(req, status, n);
+    HS_HTTP_HEADER_LIT(req, "Content-Type", "text/plain; charset=utf-8");
+    hs__edge_common_headers(req, l, -1);
+    hs_http_resp_body(req, body, (size_t)n);
+    hs__edge_count(l, 0);
+    hs__edge_rq_free(r);
+    hs_http_resp_end(req);
+}
+
+static void send_obj_range(hs_http_req_t *req, hs_edge_obj_t *o, uint64_t off, uint64_t len)
+{
+    if (len == 0 || hs_http_req_is_head(req))
+        return;
+    if (len <= 8192) {
+        hs_http_resp_body(req, o->body + off, len);
+    } else {
+        hs_edge_obj_ref(o);
+        hs_http_resp_body_ref(req, o->body + off, len, hs_edge_obj_release, o);
+    }
+}
+
+/* If-None-Match / If-Modified-Since against a stored 200 (RFC 9110 13.2.2). */
+bool hs__edge_not_modified(const hs_http_msg_t *m, hs_str_t etag, hs_str_t lastmod)
+{
+    hs_str_t v = REQ_HEADER(m, "If-None-Match");
+    if (v.base)
+        return etag.len && hs_http_etag_match(v, etag, true);
+    v = REQ_HEADER(m, "If-Modified-Since");
+    time_t since, lm;
+    if (v.base && lastmod.len && hs_http_parse_date(v, &since) == 0 &&
+        hs_http_parse_date(lastmod, &lm) == 0)
+        return lm <= since;
+    return false;
+}
+
+void hs__edge_respond_304(rq_t *r, hs_str_t etag, hs_str_t lastmod, enum label l, int64_t age)
+{
+    hs_http_req_t *req = r->req;
+    hs_http_resp_start(req, 304, -1);
+    if (etag.len)
+        hs_http_resp_header(req, "ETag", 4, etag.base, etag.len);
+    if (lastmod.len)
+        hs_http_resp_header(req, "Last-Modified", 13, lastmod.base, lastmod.len);
+    hs__edge_common_headers(req, l, age);
+    hs__edge_count(l, 0);
+    hs__edge_rq_free(r);
+    hs_http_resp_end(req);
+}
+
+/* Answers r from a complete stored object: conditionals, Range, HEAD.
+ * Ends and frees r. */
+void hs__edge_serve_obj(rq_t *r, hs_edge_obj_t *o, enum label l)
+{
+    proxy_t *p = r->p;
+    hs_http_req_t *req = r->req;
+    const hs_http_msg_t *m = &req->msg;
+    int64_t age = hs_edge_age(&o->meta, hs__edge_wall(p));
+    if (o->status == 200 && m->num_headers > 1) {
+        if (hs__edge_not_modified(m, o->etag, o->last_modified)) {
+            hs__edge_respond_304(r, o->etag, o->last_modified, l, age);
+            return;
+        }
+        hs_str_t range = REQ_HEADER(m, "Range");
+        if (range.base && m->method == HS_HTTP_GET) {
+            hs_str_t ifr = REQ_HEADER(m, "If-Range");
+            bool use = true;
+            if (ifr.base) {
+                ifr = hs_str_trim_ows(ifr);
+                time_t t, lm;
+                if (ifr.len && (ifr.base[0] == '"' || ifr.base[0] == 'W'))
+                    use = ifr.base[0] == '"' && ifr.len == o->etag.len &&
+                          memcmp(ifr.base, o->etag.base, ifr.len) == 0;
+                else
+                    use = hs_http_parse_date(ifr, &t) == 0 && o->last_modified.len &&
+                          hs_http_parse_date(o->last_modified, &lm) == 0 && t == lm;
+            }
+            hs_http_range_t rg[HS_HTTP_MAX_RANGES];
+            int nr = use ? hs_http_parse_range(range, o->size, rg, HS_HTTP_MAX_RANGES) : HS_EINVAL;
+            if (nr == 0) {
+                char cr[48];
+                int n = snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)o->size);
+                static const char body[] = "416 Range Not Satisfiable\n";
+                hs_http_resp_start(req, 416, sizeof(body) - 1);
+                hs_http_resp_header(req, "Content-Range", 13, cr, (size_t)n);
+                HS_HTTP_HEADER_LIT(req, "Content-Type", "text/plain; charset=utf-8");
+                hs__edge_common_headers(req, l, age);
+                hs_http_resp_body(req, body, sizeof(body) - 1);
+                hs__edge_count(l, 0);
+                hs__edge_rq_free(r);
+                hs_http_resp_end(req);
+                return;
+            }
+            if (nr >= 1) {
+                /* Several ranges are answered with the first one's span
+                 * covering them all (RFC 9110 14.2 lets a server coalesce
+                 * ranges), which keeps a single-part answer. */
+                uint64_t first = rg[0].first, last = rg[0].last;
+                for (int i = 1; i < nr; i++) {
+                    if (rg[i].first < first)
+                        first = rg[i].first;
+                    if (rg[i].last > last)
+                        last = rg[i].last;
+                }
+                char cr[80];
+                int n = snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
+                                 (unsigned long long)last, (unsigned long long)o->size);
+                uint64_t len = last - first + 1;
+                hs_http_resp_start(req, 206, (int64_t)len);
+                if (o->hdr_len)
+                    hs_http_resp_header_raw(req, o->hdr, o->hdr_len);
+                hs_http_resp_header(req, "Content-Range", 13, cr, (size_t)n);
+                hs__edge_common_headers(req, l, age);
+                send_obj_range(req, o, first, len);
+                hs__edge_count(l, hs_http_req_is_head(req) ? 0 : len);
+                hs__edge_rq_free(r);
+                hs_http_resp_end(req);
+                return;
+            }
+        }
+    }
+    hs_http_resp_start(req, o->status, (int64_t)o->size);
+    if (o->hdr_len)
+        hs_http_resp_header_raw(req, o->hdr, o->hdr_len);
+    if (o->status == 200)
+        HS_HTTP_HEADER_LIT(req, "Accept-Ranges", "bytes");
+    hs__edge_common_headers(req, l, age);
+    send_obj_range(req, o, 0, o->size);
+    hs__edge_count(l, hs_http_req_is_head(req) ? 0 : o->size);
+    hs__edge_rq_free(r);
+    hs_http_resp_end(req);
+}

@@ -1,0 +1,609 @@
+/*
+ * Disk tier of the edge cache (see disk.h). The index is a memory tier
+ * (mem.c) of body-less entries charged with their file sizes, so the disk
+ * budget, SIEVE eviction, Vary variants, invalidation and purges come from
+ * the same code; removing an entry deletes its file on the I/O pool.
+ * Pool jobs own everything they touch (paths and copies), never the index.
+ */
+#include "edge/disk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "edge/mem.h"
+
+#define MAGIC "HSEDGE01"
+#define MAX_FIELD (1u << 20) /* keys, lists and header blocks are far smaller */
+
+typedef struct fhdr {
+    char magic[8];
+    uint32_t status, meta_flags;
+    int64_t response_time, initial_age, lifetime, swr, sie;
+    uint32_t key_len, vary_len, sec_len, tags_len, hdr_len, pad;
+    uint64_t body_len;
+    uint64_t checksum; /* XXH3 of everything after this header */
+} fhdr_t;
+
+struct hs_edge_disk {
+    char *dir;
+    hs_loop_t *loop;
+    hs_tpool_t *pool;
+    hs_edge_mem_t *index;
+    uint64_t max_bytes;
+    uint64_t next_id;
+    unsigned pending; /* jobs submitted and not done */
+    uint64_t gen;     /* bumped by purges and invalidations */
+    bool ready;
+    bool warned; /* a failed write was logged (once: a full or read-only disk fails them all) */
+    void (*ready_cb)(void *arg);
+    void *ready_arg;
+};
+
+static void path_of(char *out, size_t cap, const char *dir, uint64_t id, const char *ext)
+{
+    snprintf(out, cap, "%s/%016llx.%s", dir, (unsigned long long)id, ext);
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return HS_ERR(errno);
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return HS_ERR(errno);
+        }
+        if (r == 0)
+            return HS_ECORRUPT; /* shorter than its header says */
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static bool fhdr_ok(const fhdr_t *h, uint64_t file_size)
+{
+    if (memcmp(h->magic, MAGIC, 8) != 0)
+        return false;
+    if (h->key_len == 0 || h->key_len > MAX_FIELD || h->vary_len > MAX_FIELD ||
+        h->sec_len > MAX_FIELD || h->tags_len > MAX_FIELD || h->hdr_len > MAX_FIELD)
+        return false;
+    uint64_t want = sizeof(*h) + (uint64_t)h->key_len + h->vary_len + h->sec_len + h->tags_len +
+                    h->hdr_len + h->body_len;
+    return h->body_len <= file_size && want == file_size;
+}
+
+/* ---- removal ---- */
+
+typedef struct ujob {
+    hs_tpool_job_t job;
+    hs_edge_disk_t *d;
+    char path[PATH_MAX];
+} ujob_t;
+
+static void unlink_work(hs_tpool_job_t *job)
+{
+    unlink(((ujob_t *)job)->path);
+}
+
+static void unlink_done(hs_tpool_job_t *job)
+{
+    ((ujob_t *)job)->d->pending--;
+    free(job);
+}
+
+static void on_index_remove(void *arg, hs_edge_obj_t *e)
+{
+    hs_edge_disk_t *d = arg;
+    ujob_t *u = malloc(sizeof(*u));
+    if (!u)
+        return; /* the file stays; the next scan finds it again */
+    u->d = d;
+    path_of(u->path, sizeof(u->path), d->dir, e->file_id, "hso");
+    u->job.work = unlink_work;
+    u->job.done = unlink_done;
+    if (hs_tpool_submit(d->pool, d->loop, &u->job) != 0)
+        free(u);
+    else
+        d->pending++;
+}
+
+/* ---- index entries ---- */
+
+static hs_edge_obj_t *entry_new(const fhdr_t *h, uint64_t id, const char *tags)
+{
+    hs_edge_obj_t *e = hs_edge_obj_new();
+    if (!e)
+        return NULL;
+    e->status = (int)h->status;
+    e->size = sizeof(*h) + h->key_len + h->vary_len + h->sec_len + h->tags_len + h->hdr_len +
+              h->body_len; /* charged: the whole file */
+    e->meta = (hs_edge_meta_t){h->response_time, h->initial_age, h->lifetime, h->swr, h->sie,
+                               h->meta_flags};
+    e->file_id = id;
+    if (h->tags_len && (e->tags = malloc(h->tags_len)) != NULL) {
+        memcpy(e->tags, tags, h->tags_len);
+        e->tags_len = h->tags_len;
+    }
+    return e;
+}
+
+static void index_put(hs_edge_disk_t *d, const fhdr_t *h, uint64_t id, const char *strings)
+{
+    const char *key = strings, *vary = key + h->key_len, *sec = vary + h->vary_len;
+    const char *tags = sec + h->sec_len;
+    hs_edge_obj_t *e = entry_new(h, id, tags);
+    if (!e)
+        return;
+    int rc = hs_edge_mem_insert(d->index, (hs_str_t){key, h->key_len},
+                                (hs_str_t){vary, h->vary_len}, (hs_str_t){sec, h->sec_len}, e);
+    if (rc != 0)
+        on_index_remove(d, e); /* cannot be indexed: its file goes */
+    hs_edge_obj_unref(e);
+}
+
+/* ---- startup scan ---- */
+
+typedef struct found {
+    fhdr_t h;
+    uint64_t id;
+    char *strings; /* key, vary, sec, tags */
+} found_t;
+
+typedef struct sjob {
+    hs_tpool_job_t job;
+    hs_edge_disk_t *d;
+    char dir[PATH_MAX];
+    found_t *v;
+    size_t n, cap;
+} sjob_t;
+
+static int by_time(const void *a, const void *b)
+{
+    const found_t *x = a, *y = b;
+    return x->h.response_time < y->h.response_time ? -1 : x->h.response_time > y->h.response_time;
+}
+
+static void mkdir_p(const char *dir)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s", dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(p, 0755);
+            *s = '/';
+        }
+    }
+    mkdir(p, 0755);
+}
+
+static void scan_work(hs_tpool_job_t *job)
+{
+    sjob_t *s = (sjob_t *)job;
+    mkdir_p(s->dir);
+    DIR *dir = opendir(s->dir);
+    if (!dir)
+        return;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        char path[PATH_MAX + 300]; /* dir (< PATH_MAX) + '/' + a d_name (< 256) */
+        size_t nl = strlen(de->d_name);
+        if (nl > 4 && strcmp(de->d_name + nl - 4, ".tmp") == 0) {
+            snprintf(path, sizeof(path), "%s/%s", s->dir, de->d_name);
+            unlink(path); /* a write cut by a crash */
+            continue;
+        }
+        if (nl != 20 || strcmp(de->d_name + 16, ".hso") != 0)
+            continue;
+        char *end;
+        uint64_t id = strtoull(de->d_name, &end, 16);
+        if (end != de->d_name + 16)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", s->dir, de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat st;
+        found_t f = {.id = id};
+        bool ok = fstat(fd, &st) == 0 && read_all(fd, &f.h, sizeof(f.h)) == 0 &&
+                  fhdr_ok(&f.h, (uint64_t)st.st_size);
+        size_t sl = ok ? (size_t)f.h.key_len + f.h.vary_len + f.h.sec_len + f.h.tags_len : 0;
+        if (ok && (f.strings = malloc(sl)) != NULL && read_all(fd, f.strings, sl) == 0) {
+            if (s->n == s->cap) {
+                size_t c = s->cap ? s->cap * 2 : 64;
+                found_t *nv = realloc(s->v, c * sizeof(*nv));
+                if (!nv) {
+                    free(f.strings);
+                    close(fd);
+                    break;
+                }
+                s->v = nv;
+                s->cap = c;
+            }
+            s->v[s->n++] = f;
+        } else {
+            free(f.strings);
+            if (!ok)
+                unlink(path);
+        }
+        close(fd);
+    }
+    closedir(dir);
+    if (s->n)
+        qsort(s->v, s->n, sizeof(*s->v), by_time); /* oldest first: SIEVE keeps the newest */
+}
+
+static void scan_done(hs_tpool_job_t *job)
+{
+    sjob_t *s = (sjob_t *)job;
+    hs_edge_disk_t *d = s->d;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i].id >= d->next_id)
+            d->next_id = s->v[i].id + 1;
+        index_put(d, &s->v[i].h, s->v[i].id, s->v[i].strings);
+        free(s->v[i].strings);
+    }
+    free(s->v);
+    d->ready = true;
+    d->pending--;
+    hs_log_info("edge_disk_loaded", "dir=%s objects=%zu", d->dir, s->n);
+    free(s);
+    if (d->ready_cb)
+        d->ready_cb(d->ready_arg);
+}
+
+/* ---- public ---- */
+
+hs_edge_disk_t *hs_edge_disk_new(const char *dir, uint64_t max_bytes, hs_loop_t *loop,
+                                 hs_tpool_t *pool, void (*ready)(void *arg), void *arg,
+                                 int *err)
+{
+    hs_edge_disk_t *d = calloc(1, sizeof(*d));
+    sjob_t *s = calloc(1, sizeof(*s));
+    if (!d || !s || strlen(dir) + 32 >= PATH_MAX || !(d->dir = strdup(dir)) ||
+        !(d->index = hs_edge_mem_new_tier(max_bytes, "disk"))) {
+        *err = d && s && strlen(dir) + 32 >= PATH_MAX ? HS_EINVAL : HS_ENOMEM;
+        if (d)
+            free(d->dir);
+        free(d);
+        free(s);
+        return NULL;
+    }
+    d->loop = loop;
+    d->pool = pool;
+    d->max_bytes = max_bytes;
+    d->ready_cb = ready;
+    d->ready_arg = arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    d->next_id = (uint64_t)ts.tv_sec << 24; /* above the ids of earlier runs */
+    hs_edge_mem_on_remove(d->index, on_index_remove, d);
+    s->d = d;
+    snprintf(s->dir, sizeof(s->dir), "%s", dir);
+    s->job.work = scan_work;
+    s->job.done = scan_done;
+    if (hs_tpool_submit(pool, loop, &s->job) != 0) {
+        free(s);
+        d->ready = true; /* start empty */
+        if (ready)
+            ready(arg);
+    } else {
+        d->pending++;
+    }
+    return d;
+}
+
+void hs_edge_disk_free(hs_edge_disk_t *d)
+{
+    if (!d)
+        return;
+    hs_edge_mem_on_remove(d->index, NULL, NULL); /* freeing the index keeps the files */
+    hs_edge_mem_free(d->index);
+    free(d->dir);
+    free(d);
+}
+
+hs_edge_mem_t *hs_edge_disk_index(hs_edge_disk_t *d)
+{
+    return d->index;
+}
+
+unsigned hs_edge_disk_purge(hs_edge_disk_t *d, hs_edge_purge_kind_t kind, hs_str_t arg, bool soft)
+{
+    d->gen++;
+    return hs_edge_mem_purge(d->index, kind, arg, soft);
+}
+
+bool hs_edge_disk_ready(const hs_edge_disk_t *d)
+{
+    return d->ready;
+}
+
+unsigned hs_edge_disk_pending(const hs_edge_disk_t *d)
+{
+    return d->pending;
+}
+
+hs_edge_obj_t *hs_edge_disk_lookup(hs_edge_disk_t *d, hs_str_t key, const hs_http_msg_t *req)
+{
+    return hs_edge_mem_lookup(d->index, key, req);
+}
+
+/* ---- writes ---- */
+
+typedef struct wjob {
+    hs_tpool_job_t job;
+    hs_edge_disk_t *d;
+    hs_edge_obj_t *o; /* referenced: the body is read on the pool */
+    uint64_t gen;     /* d->gen when queued */
+    fhdr_t h;
+    uint64_t id;
+    char path[PATH_MAX], tmp[PATH_MAX];
+    int err;
+    char strings[]; /* key, vary, sec, tags, hdr */
+} wjob_t;
+
+static void write_work(hs_tpool_job_t *job)
+{
+    wjob_t *w = (wjob_t *)job;
+    size_t sl = (size_t)w->h.key_len + w->h.vary_len + w->h.sec_len + w->h.tags_len + w->h.hdr_len;
+    XXH3_state_t *st = XXH3_createState();
+    if (!st) {
+        w->err = HS_ENOMEM;
+        return;
+    }
+    XXH3_64bits_reset(st);
+    XXH3_64bits_update(st, w->strings, sl);
+    if (w->h.body_len)
+        XXH3_64bits_update(st, w->o->body, w->h.body_len);
+    w->h.checksum = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    int fd = open(w->tmp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        w->err = HS_ERR(errno);
+        return;
+    }
+    int rc = write_all(fd, &w->h, sizeof(w->h));
+    if (rc == 0)
+        rc = write_all(fd, w->strings, sl);
+    if (rc == 0 && w->h.body_len)
+        rc = write_all(fd, w->o->body, w->h.body_len);
+    if (close(fd) != 0 && rc == 0)
+        rc = HS_ERR(errno);
+    if (rc == 0 && rename(w->tmp, w->path) != 0)
+        rc = HS_ERR(errno);
+    if (rc != 0)
+        unlink(w->tmp);
+    w->err = rc;
+}
+
+static void write_done(hs_tpool_job_t *job)
+{
+    wjob_t *w = (wjob_t *)job;
+    w->d->pending--;
+    if (w->err == 0 && w->gen != w->d->gen) {
+        /* a purge or invalidation ran meanwhile and may have meant this
+         * object: do not let it come back from disk */
+        hs_edge_obj_t tmp = {.file_id = w->id};
+        on_index_remove(w->d, &tmp);
+    } else if (w->err == 0)
+        index_put(w->d, &w->h, w->id, w->strings);
+    else if (!w->d->warned) {
+        w->d->warned = true;
+        hs_log_warn("edge_disk_write", "path=%s err=%s (further failures not logged)", w->path,
+                    hs_errname(w->err));
+    }
+    hs_edge_obj_unref(w->o);
+    free(w);
+}
+
+void hs_edge_disk_store(hs_edge_disk_t *d, hs_str_t key, hs_str_t vary, hs_str_t sec,
+                        hs_edge_obj_t *o)
+{
+    size_t sl = key.len + vary.len + sec.len + o->tags_len + o->hdr_len;
+    if (!key.len || sizeof(fhdr_t) + sl + o->size > d->max_bytes || o->hdr_len > MAX_FIELD ||
+        vary.len > MAX_FIELD || sec.len > MAX_FIELD || o->tags_len > MAX_FIELD)
+        return;
+    wjob_t *w = calloc(1, sizeof(*w) + sl);
+    if (!w)
+        return;
+    w->d = d;
+    w->o = o;
+    w->gen = d->gen;
+    w->id = d->next_id++;
+    memcpy(w->h.magic, MAGIC, 8);
+    w->h.status = (uint32_t)o->status;
+    w->h.meta_flags = o->meta.flags;
+    w->h.response_time = o->meta.response_time;
+    w->h.initial_age = o->meta.initial_age;
+    w->h.lifetime = o->meta.lifetime;
+    w->h.swr = o->meta.swr;
+    w->h.sie = o->meta.sie;
+    w->h.key_len = (uint32_t)key.len;
+    w->h.vary_len = (uint32_t)vary.len;
+    w->h.sec_len = (uint32_t)sec.len;
+    w->h.tags_len = (uint32_t)o->tags_len;
+    w->h.hdr_len = (uint32_t)o->hdr_len;
+    w->h.body_len = o->size;
+    char *p = w->strings;
+#define PUT(b, n)                                                              \
+    do {                                                                       \
+        if (n)                                                                 \
+            memcpy(p, (b), (n));                                               \
+        p += (n);                                                              \
+    } while (0)
+    PUT(key.base, key.len);
+    PUT(vary.base, vary.len);
+    PUT(sec.base, sec.len);
+    PUT(o->tags, o->tags_len);
+    PUT(o->hdr, o->hdr_len);
+#undef PUT
+    path_of(w->path, sizeof(w->path), d->dir, w->id, "hso");
+    path_of(w->tmp, sizeof(w->tmp), d->dir, w->id, "tmp");
+    w->job.work = write_work;
+    w->job.done = write_done;
+    hs_edge_obj_ref(o);
+    if (hs_tpool_submit(d->pool, d->loop, &w->job) != 0) {
+        hs_edge_obj_unref(o);
+        free(w); /* the pool is busy: this object is simply not on disk */
+        return;
+    }
+    d->pending++;
+}
+
+/* ---- reads ---- */
+
+typedef struct rjob {
+    hs_tpool_job_t job;
+    hs_edge_disk_t *d;
+    hs_edge_obj_t *e; /* index entry, referenced */
+    void (*cb)(void *arg, hs_edge_obj_t *o, hs_str_t vary, hs_str_t sec);
+    void *arg;
+    char path[PATH_MAX];
+    fhdr_t h;
+    char *strings; /* key, vary, sec, tags, hdr */
+    char *body;
+    int err;
+} rjob_t;
+
+static void read_work(hs_tpool_job_t *job)
+{
+    rjob_t *r = (rjob_t *)job;
+    int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r->err = HS_ERR(errno);
+        return;
+    }
+    struct stat st;
+    int rc = fstat(fd, &st) == 0 ? 0 : HS_ERR(errno);
+    if (rc == 0)
+        rc = read_all(fd, &r->h, sizeof(r->h));
+    if (rc == 0 && !fhdr_ok(&r->h, (uint64_t)st.st_size))
+        rc = HS_ECORRUPT;
+    size_t sl = 0;
+    if (rc == 0) {
+        sl = (size_t)r->h.key_len + r->h.vary_len + r->h.sec_len + r->h.tags_len + r->h.hdr_len;
+        r->strings = malloc(sl ? sl : 1);
+        r->body = malloc(r->h.body_len ? r->h.body_len : 1);
+        if (!r->strings || !r->body)
+            rc = HS_ENOMEM;
+    }
+    if (rc == 0)
+        rc = read_all(fd, r->strings, sl);
+    if (rc == 0)
+        rc = read_all(fd, r->body, r->h.body_len);
+    close(fd);
+    if (rc == 0) {
+        XXH3_state_t *xs = XXH3_createState();
+        if (!xs) {
+            rc = HS_ENOMEM;
+        } else {
+            XXH3_64bits_reset(xs);
+            XXH3_64bits_update(xs, r->strings, sl);
+            XXH3_64bits_update(xs, r->body, r->h.body_len);
+            if (XXH3_64bits_digest(xs) != r->h.checksum)
+                rc = HS_ECORRUPT;
+            XXH3_freeState(xs);
+        }
+    }
+    r->err = rc;
+}
+
+static void read_done(hs_tpool_job_t *job)
+{
+    rjob_t *r = (rjob_t *)job;
+    r->d->pending--;
+    hs_edge_obj_t *o = NULL;
+    hs_str_t vary = HS_STR_NULL, sec = HS_STR_NULL;
+    if (r->err == 0 && (o = hs_edge_obj_new()) != NULL) {
+        const char *s = r->strings;
+        vary = (hs_str_t){s + r->h.key_len, r->h.vary_len};
+        sec = (hs_str_t){vary.base + vary.len, r->h.sec_len};
+        const char *tags = sec.base + sec.len, *hdr = tags + r->h.tags_len;
+        o->status = (int)r->h.status;
+        o->meta = r->e->meta; /* the index's: a soft purge may have changed it */
+        o->body = r->body;
+        o->size = r->h.body_len;
+        r->body = NULL;
+        o->hdr = malloc(r->h.hdr_len ? r->h.hdr_len : 1);
+        if (o->hdr) {
+            memcpy(o->hdr, hdr, r->h.hdr_len);
+            o->hdr_len = r->h.hdr_len;
+        }
+        if (r->h.tags_len && (o->tags = malloc(r->h.tags_len)) != NULL) {
+            memcpy(o->tags, tags, r->h.tags_len);
+            o->tags_len = r->h.tags_len;
+        }
+        if (!o->hdr) {
+            hs_edge_obj_unref(o);
+            o = NULL;
+        } else {
+            hs_edge_obj_index(o);
+        }
+    } else if (r->err != 0) {
+        hs_log_warn("edge_disk_read", "path=%s err=%s", r->path, hs_errname(r->err));
+        hs_edge_mem_remove(r->d->index, r->e); /* and its file */
+    }
+    r->cb(r->arg, o, vary, sec);
+    if (o)
+        hs_edge_obj_unref(o);
+    hs_edge_obj_unref(r->e);
+    free(r->strings);
+    free(r->body);
+    free(r);
+}
+
+int hs_edge_disk_read(hs_edge_disk_t *d, hs_edge_obj_t *e,
+                      void (*done)(void *arg, hs_edge_obj_t *o, hs_str_t vary, hs_str_t sec),
+                      void *arg)
+{
+    rjob_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return HS_ENOMEM;
+    r->d = d;
+    r->e = e;
+    r->cb = done;
+    r->arg = arg;
+    path_of(r->path, sizeof(r->path), d->dir, e->file_id, "hso");
+    r->job.work = read_work;
+    r->job.done = read_done;
+    hs_edge_obj_ref(e);
+    int rc = hs_tpool_submit(d->pool, d->loop, &r->job);
+    if (rc != 0) {
+        hs_edge_obj_unref(e);
+        free(r);
+        return rc;
+    }
+    d->pending++;
+    return 0;
+}
