@@ -103,10 +103,13 @@ static char *path_join(const char *a, const char *b)
  * index under 'm' "config" (readable with mdb_dump when debugging). */
 static int config_load(hs_objects_t *s, const char *text, size_t len)
 {
-    char *t = strndup(text, len), *save = NULL;
+    /* The stored value has no NUL: copy it into a terminated string. */
+    char *t = malloc(len + 1), *save = NULL;
     int rc = 0;
     uint32_t cmin = 0, cavg = 0, cmax = 0;
     if (!t) return HS_ENOMEM;
+    memcpy(t, text, len);
+    t[len] = '\0';
     for (char *line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
         if (!eq) continue;
