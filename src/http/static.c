@@ -49,6 +49,7 @@ typedef struct fentry {
     uint64_t checked_ms;
     unsigned refs;
     bool cached;
+    bool revalidating; /* a stat is in flight: others keep using this meanwhile */
     const char *mime;
     char etag[64];
     size_t etag_len;
@@ -759,6 +760,7 @@ static void lookup_done(hs_tpool_job_t *job)
         break;
     }
     if (l->old) {
+        l->old->revalidating = false;
         if (l->result != L_FRESH && l->old->cached)
             cache_remove(s, l->old);
         entry_unref(l->old);
@@ -788,11 +790,14 @@ static void lookup_async(hs_static_t *s, hs_http_req_t *req, const char *key, si
     l->job.done = lookup_done;
     if (old) {
         old->refs++;
+        old->revalidating = true;
         l->old = old;
     }
     if (hs_tpool_submit(pool, req->loop, &l->job) != 0) {
-        if (old)
+        if (old) {
+            old->revalidating = false;
             entry_unref(old);
+        }
         free(l);
         hs_http_respond_text(req, 503, "I/O queue full");
         return;
@@ -826,7 +831,12 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
     }
     uint64_t h = hash_key(key, (size_t)kl);
     fentry_t *e = cache_find(s, key, (size_t)kl, h);
-    if (!e || hs_loop_now(req->loop) - e->checked_ms >= s->o.revalidate_ms) {
+    /* The request that finds the entry due for its stat waits for it; the
+     * ones arriving while that stat is in flight (microseconds) are served
+     * from the entry, so a busy file costs one stat per interval, not one
+     * per concurrent request. */
+    if (!e || (hs_loop_now(req->loop) - e->checked_ms >= s->o.revalidate_ms &&
+               !e->revalidating)) {
         lookup_async(s, req, key, (size_t)kl, e);
         return;
     }
