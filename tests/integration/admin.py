@@ -243,6 +243,27 @@ def admin_unknown_path_404():
 
 
 @test
+def admin_rejects_garbage():
+    s = srv()
+    with Conn(s.admin_port) as c:
+        c.send_quiet(b"GARBAGE\x00 / HTTP/1.1\r\n\r\n")
+        try:
+            r = c.read_response(timeout=3)
+            assert r.status == 400, "admin port: garbage -> %d" % r.status
+        except hslib.Closed:
+            pass
+    with Conn(s.admin_port) as c:
+        c.send_quiet(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 40000 + b"\r\n\r\n")
+        try:
+            r = c.read_response(timeout=3)
+            assert r.status in (400, 431), "admin port: 40 KB header -> %d" % r.status
+        except hslib.Closed:
+            pass
+    r = http_get(s.admin_port, "/healthz")
+    assert r.status == 200, "admin endpoint broken after bad requests"
+
+
+@test
 def up_serves_admin():
     if hslib.PEER:
         raise hslib.SkipTest("hyperscale-only")

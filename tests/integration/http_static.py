@@ -318,6 +318,52 @@ def overlapping_ranges_bounded():
 
 
 @test
+def many_small_ranges():
+    """400 disjoint one-byte ranges: either refused/ignored (200, 416) or a
+    correct multipart answer; never a broken one."""
+    rng = "bytes=" + ",".join("%d-%d" % (i, i) for i in range(0, 8000, 20))
+    with Conn(srv().port, timeout=5) as c:
+        c.send(("GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: %s\r\n\r\n" % rng).encode())
+        r = c.read_response()
+        assert r.status in (200, 206, 416), "400 ranges -> %d" % r.status
+        if r.status == 200:
+            assert r.body == BIG
+        if r.status == 206:
+            m = re.match(r'^multipart/byteranges;\s*boundary="?([^";]+)"?', r.header("Content-Type") or "")
+            assert m, r.header("Content-Type")
+            parts = parse_multipart(r.body, m.group(1).encode())
+            for hdrs, data in parts:
+                a, b, n = parse_content_range(hdrs.get("content-range"))
+                assert data == BIG[a:b + 1] and n == len(BIG), "bad part %s" % hdrs
+            covered = set()
+            for hdrs, _ in parts:
+                a, b, _n = parse_content_range(hdrs.get("content-range"))
+                covered.update(range(a, b + 1))
+            assert all(i in covered for i in range(0, 8000, 20)), "parts do not cover every requested byte"
+        assert c.request("GET", "/hello.txt").body == HELLO, "connection unusable after many ranges"
+
+
+@test
+def long_names_and_deep_paths():
+    for p in ("/" + "a" * 300, "/" + "b" * 5000 + ".txt", "/a" * 4000, "/sub" + "/." * 3000 + "/inner.txt"):
+        r = raw_get(p)
+        assert r.status in (200, 400, 403, 404, 414), "%s... (%d bytes) -> %d" % (p[:30], len(p), r.status)
+        if r.status == 200:
+            assert r.body == b"inner\n", r.body[:40]
+    assert get("/hello.txt").status == 200
+
+
+@test
+def long_if_none_match_list():
+    et = etag_of("/hello.txt")
+    tags = ", ".join('"t%d"' % i for i in range(400))
+    r = get("/hello.txt", {"If-None-Match": tags + ", " + et})
+    assert r.status == 304, "ETag at the end of a 400-tag list -> %d" % r.status
+    r = get("/hello.txt", {"If-None-Match": tags})
+    assert r.status == 200, "no match in a 400-tag list -> %d" % r.status
+
+
+@test
 def conditional_beats_range():
     et = etag_of("/big.bin")
     r = get("/big.bin", {"If-None-Match": et, "Range": "bytes=0-9"})

@@ -362,5 +362,71 @@ def sighup_same_config_new_generation():
     assert hslib.try_get(s.port, "/") == 200
 
 
+@test
+def sighup_storm_settles():
+    """Ten SIGHUPs 30 ms apart: the supervisor survives, service never
+    stops for long, and it settles on exactly one worker (no leaked
+    generations)."""
+    skip_peer()
+    s = hslib.start_static(root(), workers=1, admin=True)
+    for _ in range(10):
+        s.signal(signal.SIGHUP)
+        time.sleep(0.03)
+        assert s.proc.poll() is None, "supervisor exited during a SIGHUP storm\n" + s.log_tail()
+    assert wait_status(s.port, "/", 200, 5) is not None, "no service after a SIGHUP storm"
+    deadline = time.monotonic() + 8
+    kids = hslib.children(s.pid)
+    while len(kids) != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        kids = hslib.children(s.pid)
+    assert len(kids) == 1, "%d worker processes 8 s after the storm: %s\n%s" % (len(kids), kids, s.log_tail(8))
+    assert hslib.admin_status(s.admin_port)["pid"] == kids[0]
+    assert s.stop() == 0
+
+
+@test
+def sigterm_during_reload():
+    """SIGTERM right after SIGHUP, while two generations exist: exit 0
+    promptly and leave no worker behind."""
+    skip_peer()
+    s = hslib.start_static(root(), workers=1, admin=True, sets=["shutdown.drain_timeout=3s"])
+    workers = set(hslib.children(s.pid))
+    s.signal(signal.SIGHUP)
+    time.sleep(0.05)
+    workers |= set(hslib.children(s.pid))
+    s.signal(signal.SIGTERM)
+    rc = s.wait_exit(6)
+    assert rc is not None, "still running 6 s after SIGTERM during a reload\n" + s.log_tail()
+    assert rc == 0, "exit %s after SIGTERM during a reload\n%s" % (rc, s.log_tail())
+    time.sleep(0.2)
+    alive = [w for w in workers if os.path.exists("/proc/%d" % w) and hslib.proc_ppid(w) not in (None, 0)]
+    alive = [w for w in alive if open("/proc/%d/cmdline" % w, "rb").read().startswith(hslib.BIN.encode())]
+    assert not alive, "workers %s outlived the supervisor" % alive
+
+
+@test
+def supervisor_sigkill_takes_workers_down():
+    """If the supervisor itself is killed, its workers must not keep the
+    port as orphans that no one supervises (they exit within a few s)."""
+    skip_peer()
+    s = hslib.start_static(root(), workers=1, admin=True)
+    worker = hslib.admin_status(s.admin_port)["pid"]
+    os.kill(s.pid, signal.SIGKILL)
+    s.wait_exit(3)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and os.path.exists("/proc/%d" % worker):
+        try:
+            with open("/proc/%d/stat" % worker) as f:
+                if f.read().split(") ")[1].startswith("Z"):
+                    break
+        except OSError:
+            break
+        time.sleep(0.1)
+    orphan = os.path.exists("/proc/%d" % worker) and not open("/proc/%d/stat" % worker).read().split(") ")[1].startswith("Z")
+    if orphan:
+        os.kill(worker, signal.SIGKILL)
+    assert not orphan, "worker %d still running 5 s after its supervisor was SIGKILLed" % worker
+
+
 if __name__ == "__main__":
     hslib.run()
