@@ -860,7 +860,8 @@ int hs_edge_vary_list(const hs_http_msg_t *resp, char *out, size_t cap)
     for (size_t i = 0; i < nn; i++) {
         if (i > 0 && span_cmp(&names[i - 1], &names[i]) == 0)
             continue;
-        if (len + names[i].n + 1 > cap)
+        /* room for the comma, the name and the terminating NUL */
+        if (len + (len ? 1 : 0) + names[i].n + 1 > cap)
             return HS_E2BIG;
         if (len)
             out[len++] = ',';
@@ -869,7 +870,7 @@ int hs_edge_vary_list(const hs_http_msg_t *resp, char *out, size_t cap)
             out[len++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
         }
     }
-    if (len < cap)
+    if (cap)
         out[len] = '\0';
     return (int)len;
 }
@@ -932,6 +933,8 @@ int hs_edge_vary_key(hs_str_t vary_list, const hs_http_msg_t *req, char *out, si
              i = hs_http_find_header(req, name.base, name.len, i + 1)) {
             present = true;
             hs_str_t v = req->headers[i].value;
+            if (v.len == 0)
+                continue; /* an empty value has no members (and may have no base) */
             size_t j = 0;
             while (j <= v.len) {
                 size_t b = j;
