@@ -8,6 +8,7 @@
 #
 #   scripts/fuzz.sh                      # all, 60 s each
 #   FUZZ_SECONDS=600 scripts/fuzz.sh http_request
+#   FUZZ_RUNS=20000 FUZZ_SEED=1 scripts/fuzz.sh   # repeatable (what ./dev test runs)
 #
 # A tests/fuzz/<name>.dict, or tests/fuzz/<prefix>.dict for the part of the
 # name before the first '_', is passed as the libFuzzer dictionary.
@@ -68,7 +69,15 @@ for n in $names; do
     start=$(date +%s)
     rc=0
     # shellcheck disable=SC2086
-    "$build/tests/fuzz/fuzz-$n" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+    # FUZZ_RUNS=N (with FUZZ_SEED) makes a run repeatable: the same inputs
+    # every time, as a CI gate must be; without it, FUZZ_SECONDS of search.
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        limit="-runs=$FUZZ_RUNS -seed=${FUZZ_SEED:-1}"
+    else
+        limit="-max_total_time=$seconds"
+    fi
+    # shellcheck disable=SC2086
+    "$build/tests/fuzz/fuzz-$n" $limit -timeout=10 -print_final_stats=1 \
         -artifact_prefix="tests/fuzz/crashes/$n-" $dict "$work" >"$log" 2>&1 || rc=$?
     took=$(($(date +%s) - start))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
