@@ -6,7 +6,6 @@
 #include "cmd/serve.h"
 #include "core/err.h"
 #include "http/static.h"
-#include "ops/admin.h"
 
 static const char *admin_addr;
 
@@ -31,24 +30,12 @@ static int worker(const hs_config_t *cfg, int ready_fd)
         .destroy = hs_static_free,
         .ctx = &so,
     };
-    hs_admin_opts_t admin = {.listen = admin_addr, .role = "static"};
-    const hs_role_t *roles[] = {&hs_http_role, &hs_admin_role, NULL};
-    void *args[] = {&http, &admin, NULL};
-    hs_workers_opts_t wo = {
-        .threads = (unsigned)cfg->workers,
-        .drain_timeout_ms = cfg->drain_timeout,
-        .ready_fd = ready_fd,
-    };
-    return hs_workers_run(roles, args, &wo) == 0 ? 0 : 1;
+    return hs_serve_http_worker(cfg, ready_fd, &http, admin_addr, "static");
 }
 
 static unsigned listens(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned max)
 {
-    unsigned n = 0;
-    out[n++] = (hs_listen_spec_t){cfg->listen, hs_workers_threads((unsigned)cfg->workers)};
-    if (admin_addr && n < max)
-        out[n++] = (hs_listen_spec_t){admin_addr, 1};
-    return n;
+    return hs_serve_http_listens(cfg, admin_addr, out, max);
 }
 
 static int run(hs_cli_t *cli)

@@ -7,6 +7,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/supervisor.h"
+#include "ops/admin.h"
 
 typedef struct http_state {
     hs_http_server_t *srv;
@@ -72,6 +73,31 @@ const hs_role_t hs_http_role = {
     .close_all = http_close_all,
     .free = http_free,
 };
+
+int hs_serve_http_worker(const hs_config_t *cfg, int ready_fd, hs_http_role_arg_t *http,
+                         const char *admin_addr, const char *role)
+{
+    hs_admin_opts_t admin = {.listen = admin_addr, .role = role};
+    const hs_role_t *roles[] = {&hs_http_role, &hs_admin_role, NULL};
+    void *args[] = {http, &admin, NULL};
+    hs_workers_opts_t wo = {
+        .threads = (unsigned)cfg->workers,
+        .drain_timeout_ms = cfg->drain_timeout,
+        .ready_fd = ready_fd,
+    };
+    return hs_workers_run(roles, args, &wo) == 0 ? 0 : 1;
+}
+
+unsigned hs_serve_http_listens(const hs_config_t *cfg, const char *admin_addr,
+                               hs_listen_spec_t *out, unsigned max)
+{
+    unsigned n = 0;
+    if (max > n)
+        out[n++] = (hs_listen_spec_t){cfg->listen, hs_workers_threads((unsigned)cfg->workers)};
+    if (admin_addr && max > n)
+        out[n++] = (hs_listen_spec_t){admin_addr, 1};
+    return n;
+}
 
 hs_http_server_opts_t hs_serve_http_opts(const hs_config_t *cfg, const char *listen)
 {

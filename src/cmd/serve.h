@@ -23,6 +23,17 @@ typedef struct hs_http_role_arg {
 
 extern const hs_role_t hs_http_role;
 
+/* A worker that runs `http` on cfg->workers threads, plus the admin
+ * endpoint on admin_addr when it is set; `role` names it in /admin/status.
+ * Returns the worker's exit status. */
+int hs_serve_http_worker(const hs_config_t *cfg, int ready_fd, hs_http_role_arg_t *http,
+                         const char *admin_addr, const char *role);
+
+/* The listening sockets of hs_serve_http_worker: cfg->listen once per
+ * thread, and admin_addr (if set) once. */
+unsigned hs_serve_http_listens(const hs_config_t *cfg, const char *admin_addr,
+                               hs_listen_spec_t *out, unsigned max);
+
 /* HTTP server options from the http.* configuration keys. */
 hs_http_server_opts_t hs_serve_http_opts(const hs_config_t *cfg, const char *listen);
 
