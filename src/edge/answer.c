@@ -113,18 +113,9 @@ void hs__edge_serve_obj(rq_t *r, hs_edge_obj_t *o, enum label l)
         }
         hs_str_t range = REQ_HEADER(m, "Range");
         if (range.base && m->method == HS_HTTP_GET) {
-            hs_str_t ifr = REQ_HEADER(m, "If-Range");
-            bool use = true;
-            if (ifr.base) {
-                ifr = hs_str_trim_ows(ifr);
-                time_t t, lm;
-                if (ifr.len && (ifr.base[0] == '"' || ifr.base[0] == 'W'))
-                    use = ifr.base[0] == '"' && ifr.len == o->etag.len &&
-                          memcmp(ifr.base, o->etag.base, ifr.len) == 0;
-                else
-                    use = hs_http_parse_date(ifr, &t) == 0 && o->last_modified.len &&
-                          hs_http_parse_date(o->last_modified, &lm) == 0 && t == lm;
-            }
+            time_t lm = 0;
+            bool has_lm = o->last_modified.len && hs_http_parse_date(o->last_modified, &lm) == 0;
+            bool use = hs_http_if_range_ok(REQ_HEADER(m, "If-Range"), o->etag, has_lm, lm);
             hs_http_range_t rg[HS_HTTP_MAX_RANGES];
             int nr = use ? hs_http_parse_range(range, o->size, rg, HS_HTTP_MAX_RANGES) : HS_EINVAL;
             if (nr == 0) {

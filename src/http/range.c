@@ -156,6 +156,17 @@ int hs_http_parse_date(hs_str_t v, time_t *out)
     return 0;
 }
 
+bool hs_http_if_range_ok(hs_str_t if_range, hs_str_t etag, bool has_lm, time_t lm)
+{
+    if (!if_range.base)
+        return true;
+    hs_str_t v = hs_str_trim_ows(if_range);
+    if (v.len && (v.base[0] == '"' || v.base[0] == 'W'))
+        return v.base[0] == '"' && v.len == etag.len && memcmp(v.base, etag.base, v.len) == 0;
+    time_t t;
+    return has_lm && hs_http_parse_date(v, &t) == 0 && t == lm;
+}
+
 int hs_http_format_date(time_t t, char *buf)
 {
     struct tm tm;

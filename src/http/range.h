@@ -38,4 +38,10 @@ int hs_http_format_date(time_t t, char *buf);
  * list matches nothing. */
 bool hs_http_etag_match(hs_str_t list, hs_str_t etag, bool weak);
 
+/* If-Range (RFC 9110 13.1.5): true when the Range may be honoured. An
+ * entity-tag must equal `etag` by strong comparison (a weak tag never
+ * does); a date must equal the last-modified time exactly (has_lm false:
+ * no Last-Modified, so a date never matches). An absent field is true. */
+bool hs_http_if_range_ok(hs_str_t if_range, hs_str_t etag, bool has_lm, time_t lm);
+
 #endif

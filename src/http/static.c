@@ -571,15 +571,7 @@ static void serve_entry(hs_static_t *s, hs_http_req_t *req, fentry_t *e)
         }
         hs_str_t range = HEADER(req, "Range");
         if (range.base && m->method == HS_HTTP_GET) {
-            hs_str_t ifr = HEADER(req, "If-Range");
-            bool use = true;
-            if (ifr.base) {
-                ifr = hs_str_trim_ows(ifr);
-                if (ifr.len && (ifr.base[0] == '"' || ifr.base[0] == 'W'))
-                    use = ifr.len == etag.len && memcmp(ifr.base, etag.base, etag.len) == 0;
-                else
-                    use = hs_http_parse_date(ifr, &t) == 0 && t == mtime;
-            }
+            bool use = hs_http_if_range_ok(HEADER(req, "If-Range"), etag, true, mtime);
             hs_http_range_t r[HS_HTTP_MAX_RANGES];
             int nr = use ? hs_http_parse_range(range, e->size, r, HS_HTTP_MAX_RANGES) : HS_EINVAL;
             if (nr == 0) {

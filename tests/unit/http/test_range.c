@@ -355,9 +355,26 @@ static void test_etag_malformed_after_match(void **state)
     assert_false(em("\"x\", \"y", "\"x\"", false));
 }
 
+static void test_if_range(void **state)
+{
+    (void)state;
+    hs_str_t etag = HS_STR_LIT("\"abc\"");
+    time_t lm;
+    assert_int_equal(hs_http_parse_date(HS_STR_LIT("Sun, 06 Nov 1994 08:49:37 GMT"), &lm), 0);
+    assert_true(hs_http_if_range_ok(HS_STR_NULL, etag, true, lm));
+    assert_true(hs_http_if_range_ok(HS_STR_LIT(" \"abc\" "), etag, true, lm));
+    assert_false(hs_http_if_range_ok(HS_STR_LIT("W/\"abc\""), etag, true, lm)); /* weak never */
+    assert_false(hs_http_if_range_ok(HS_STR_LIT("\"abd\""), etag, true, lm));
+    assert_true(hs_http_if_range_ok(HS_STR_LIT("Sun, 06 Nov 1994 08:49:37 GMT"), etag, true, lm));
+    assert_false(hs_http_if_range_ok(HS_STR_LIT("Sun, 06 Nov 1994 08:49:38 GMT"), etag, true, lm));
+    assert_false(hs_http_if_range_ok(HS_STR_LIT("Sun, 06 Nov 1994 08:49:37 GMT"), etag, false, 0));
+    assert_false(hs_http_if_range_ok(HS_STR_LIT("garbage"), etag, true, lm));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_if_range),
         cmocka_unit_test(test_range_single),
         cmocka_unit_test(test_range_open_and_suffix),
         cmocka_unit_test(test_range_multiple),
