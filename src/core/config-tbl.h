@@ -52,3 +52,10 @@ HS_CFG(edge_targeted_fields, "edge.targeted_fields", STR, "CDN-Cache-Control", "
 HS_CFG(edge_purge_token, "edge.purge_token", STR, "", "token a PURGE request must carry in Purge-Token; empty = PURGE disabled")
 HS_CFG(edge_disk_path, "edge.disk_path", STR, "", "edge disk tier directory (one subdirectory per worker thread, kept across restarts); empty = no disk tier")
 HS_CFG(edge_disk_bytes, "edge.disk_bytes", SIZE, "1g", "edge disk tier size per worker thread")
+/* ---- origin (S3 API) ---- */
+HS_CFG(origin_region, "origin.region", STR, "us-east-1", "region the S3 API signs with and reports")
+HS_CFG(origin_max_skew, "origin.max_skew", DURATION, "15m", "largest difference between a request's signed time and ours (else RequestTimeTooSkewed)")
+HS_CFG(origin_cache_bytes, "origin.cache_bytes", SIZE, "256m", "L2 cache of hot metadata and small objects, per process")
+HS_CFG(origin_cache_object_max, "origin.cache_object_max", SIZE, "256k", "largest object body the L2 cache keeps")
+/* ---- shield ---- */
+/* ---- balance ---- */
