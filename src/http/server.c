@@ -76,6 +76,7 @@ typedef struct conn {
     unsigned in_process : 1;
     unsigned head_started : 1;
     unsigned rd_eof : 1; /* the client half-closed: answer what it sent, then close */
+    unsigned body_paused : 1; /* the handler cannot take body bytes now */
 } conn_t;
 
 struct hs_http_server {
@@ -747,6 +748,32 @@ void hs_http_req_read_body(hs_http_req_t *req, hs_http_body_cb cb)
     }
 }
 
+void hs_http_req_pause_body(hs_http_req_t *req, bool pause)
+{
+    conn_t *c = req_conn(req);
+    if (pause) {
+        c->body_paused = 1;
+        if (c->timer_kind == T_BODY)
+            arm(c, T_NONE, 0); /* waiting on ourselves is not the client's fault */
+        return;
+    }
+    if (!c->body_paused)
+        return;
+    c->body_paused = 0;
+    if (c->closed || c->in_process || !c->body_cb)
+        return;
+    conn_hold(c);
+    if (!c->body_pending) {
+        hs_http_body_cb cb = c->body_cb; /* the end, held back while paused */
+        c->body_cb = NULL;
+        cb(req, NULL, 0, 1);
+    } else {
+        hs_io_modify(c->srv->loop, &c->io, HS_IO_READ);
+        conn_process(c);
+    }
+    conn_release(c);
+}
+
 /* Feeds buffered body bytes to the handler or drops them. Returns true when
  * the body is complete, false when more input is needed or on error (then
  * the connection is already being closed). */
@@ -754,6 +781,8 @@ static bool consume_body(conn_t *c)
 {
     char *base = in_data(c);
     while (c->body_pending) {
+        if (c->body_paused && !c->discard)
+            return false;
         size_t avail = c->in_len - c->in_off;
         const char *run = NULL;
         size_t runlen = 0;
@@ -812,7 +841,7 @@ static bool consume_body(conn_t *c)
             }
         }
     }
-    if (c->req_active && c->body_cb) {
+    if (c->req_active && c->body_cb && !c->body_paused) {
         hs_http_body_cb cb = c->body_cb;
         c->body_cb = NULL;
         cb(&c->req, NULL, 0, 1);
@@ -835,6 +864,7 @@ static void start_request(conn_t *c, ssize_t head_len)
     c->discard = 0;
     c->discarded = 0;
     c->body_cb = NULL;
+    c->body_paused = 0;
     c->head_started = 0;
     c->head_seen = 0;
     c->keep_alive = m->keep_alive;
@@ -940,12 +970,13 @@ static void conn_process(conn_t *c)
         return;
     }
     /* Waiting for body bytes (to deliver or to drop) is bounded too. */
-    if (c->body_pending && (c->body_cb || c->discard) && c->timer_kind != T_BODY)
+    if (c->body_pending && ((c->body_cb && !c->body_paused) || c->discard) &&
+        c->timer_kind != T_BODY)
         arm(c, T_BODY, srv->o.body_timeout_ms);
     /* Stop reading while a handler works without wanting the body, so a
      * level-triggered loop does not spin on pipelined bytes. */
     unsigned want = c->oq.head ? HS_IO_WRITE : HS_IO_READ;
-    if (c->req_active && !(c->body_pending && c->body_cb) && !c->oq.head)
+    if (c->req_active && !(c->body_pending && c->body_cb && !c->body_paused) && !c->oq.head)
         want = 0;
     if (c->rd_eof && want == HS_IO_READ)
         want = 0;

@@ -129,6 +129,11 @@ bool hs_http_req_is_head(const hs_http_req_t *req);
  * client asked for it). Without this call the engine discards the body. */
 void hs_http_req_read_body(hs_http_req_t *req, hs_http_body_cb cb);
 
+/* Stops (true) or resumes (false) delivery of body bytes, and the end of
+ * the body, to the body callback: back-pressure for a handler whose sink
+ * (a disk writer on the I/O pool) is behind. The body timeout does not run
+ * while paused. Resuming may call the body callback before returning. */
+void hs_http_req_pause_body(hs_http_req_t *req, bool pause);
 /* The cached IMF-fixdate for this thread's current second. */
 const char *hs_http_date_now(hs_loop_t *loop);
 
