@@ -1,10 +1,14 @@
-/* `hyperscale edge`: an RFC 9111 caching reverse proxy in front of one origin. */
+/* `hyperscale edge`: an RFC 9111 caching reverse proxy in front of one or
+ * more origins, balanced (src/balance) with failover to fallbacks. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "balance/balance.h"
 #include "cmd/serve.h"
 #include "core/err.h"
 #include "edge/proxy.h"
+#include "ops/admin.h"
 
 static const char *admin_addr;
 
@@ -13,10 +17,53 @@ static hs_http_handler_t *make(void *ctx, int *err)
     return hs_edge_proxy_new(ctx, err);
 }
 
+static int pool_json(void *arg, hs_buf_t *out)
+{
+    return hs_balance_pool_json(arg, out);
+}
+
+static hs_balance_pool_t *make_pool(const hs_config_t *cfg, int *err)
+{
+    hs_balance_opts_t bo = {
+        .name = "edge",
+        .algo = hs_balance_algo_by_name(cfg->balance_algorithm),
+        .ewma_tau_ms = cfg->balance_ewma_tau,
+        .ewma_penalty_ms = cfg->balance_ewma_penalty,
+        .health_path = cfg->balance_health_path,
+        .health_interval_ms = cfg->balance_health_interval,
+        .health_timeout_ms = cfg->balance_health_timeout,
+        .health_rise = (unsigned)cfg->balance_health_rise,
+        .health_fall = (unsigned)cfg->balance_health_fall,
+        .consecutive_5xx = (unsigned)cfg->balance_consecutive_5xx,
+        .consecutive_gateway = (unsigned)cfg->balance_consecutive_gateway,
+        .outlier_interval_ms = cfg->balance_outlier_interval,
+        .success_rate_min_requests = (unsigned)cfg->balance_success_rate_min_requests,
+        .success_rate_min_hosts = (unsigned)cfg->balance_success_rate_min_hosts,
+        .success_rate_stdev_milli = (unsigned)cfg->balance_success_rate_stdev_factor,
+        .max_ejection_percent = (unsigned)cfg->balance_max_ejection_percent,
+        .ejection_time_ms = cfg->balance_ejection_time,
+        .max_ejection_time_ms = cfg->balance_max_ejection_time,
+        .slow_start_ms = cfg->balance_slow_start,
+        .retries = (unsigned)cfg->balance_retries,
+        .retry_budget_percent = (unsigned)cfg->balance_retry_budget_percent,
+        .retry_budget_min_per_s = (unsigned)cfg->balance_retry_budget_min,
+        .try_timeout_ms = cfg->balance_try_timeout,
+    };
+    return hs_balance_pool_new_list(&bo, cfg->edge_origin, cfg->balance_fallback, err);
+}
+
 static int worker(const hs_config_t *cfg, int ready_fd)
 {
+    int err = 0;
+    hs_balance_pool_t *pool = make_pool(cfg, &err);
+    if (!pool || (err = hs_balance_pool_start(pool)) != 0) {
+        fprintf(stderr, "hyperscale edge: origins: %s\n", hs_strerror(err));
+        hs_balance_pool_release(pool);
+        return 1;
+    }
+    bool hooked = admin_addr && hs_admin_hook("/admin/balance", pool_json, pool) == 0;
     hs_edge_opts_t eo = {
-        .origin = cfg->edge_origin,
+        .pool = pool,
         .origin_host = cfg->edge_origin_host,
         .memory_bytes = cfg->edge_memory_bytes,
         .object_max = cfg->edge_object_max,
@@ -40,7 +87,12 @@ static int worker(const hs_config_t *cfg, int ready_fd)
         .destroy = hs_edge_proxy_free,
         .ctx = &eo,
     };
-    return hs_serve_http_worker(cfg, ready_fd, &http, admin_addr, "edge");
+    int rc = hs_serve_http_worker(cfg, ready_fd, &http, admin_addr, "edge");
+    if (hooked)
+        hs_admin_unhook("/admin/balance");
+    hs_balance_pool_stop(pool);
+    hs_balance_pool_release(pool); /* handlers still alive keep their reference */
+    return rc;
 }
 
 static unsigned listens(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned max)
@@ -48,32 +100,130 @@ static unsigned listens(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned 
     return hs_serve_http_listens(cfg, admin_addr, out, max);
 }
 
+/* `--origin A --origin B` is one list "A,B": the flag layer keeps one
+ * entry per key, so repeated flags are joined here, once, and the joined
+ * value replaces them (a reload re-reads it from the same place). */
+static char *joined_values[2]; /* freed when run() returns */
+
+static int join_flags(hs_cli_t *cli, const char *key, const char *flag, char **keep)
+{
+    size_t len = 0;
+    int n = 0;
+    for (int i = 0; i < cli->nsets; i++)
+        if (strcmp(cli->sets[i][0], key) == 0 && strcmp(cli->sets[i][2], flag) == 0) {
+            len += strlen(cli->sets[i][1]) + 1;
+            n++;
+        }
+    if (n < 2)
+        return 0;
+    char *joined = malloc(len);
+    if (!joined)
+        return HS_ENOMEM;
+    *keep = joined;
+    joined[0] = '\0';
+    int first = -1, k = 0;
+    for (int i = 0; i < cli->nsets; i++) {
+        if (strcmp(cli->sets[i][0], key) == 0 && strcmp(cli->sets[i][2], flag) == 0) {
+            if (first < 0) {
+                first = k;
+            } else {
+                strcat(joined, ",");
+                strcat(joined, cli->sets[i][1]);
+                continue; /* dropped: joined into the first */
+            }
+            strcat(joined, cli->sets[i][1]);
+        }
+        memmove(cli->sets[k], cli->sets[i], sizeof(cli->sets[k]));
+        k++;
+    }
+    cli->nsets = k;
+    cli->sets[first][1] = joined;
+    char err[256];
+    return hs_config_set(&cli->cfg, key, joined, flag, err, sizeof(err)) == 0 ? 0 : HS_EINVAL;
+}
+
+static int check_int(hs_cli_t *cli, const char *key, int64_t v, int64_t lo, int64_t hi)
+{
+    if (v >= lo && v <= hi)
+        return 0;
+    return hs_cli_fail(cli, "%s %lld: expected %lld..%lld", key, (long long)v, (long long)lo,
+                       (long long)hi);
+}
+
+static int check_and_serve(hs_cli_t *cli);
+
 static int run(hs_cli_t *cli)
 {
     if (cli->argc > 0)
         return hs_cli_fail(cli, "unexpected argument '%s' (use --origin URL)", cli->argv[0]);
-    char up[320];
-    if (!cli->cfg.edge_origin[0])
+    int rc = check_and_serve(cli);
+    free(joined_values[0]);
+    free(joined_values[1]);
+    return rc;
+}
+
+static int check_and_serve(hs_cli_t *cli)
+{
+    if (join_flags(cli, "edge.origin", "flag --origin", &joined_values[0]) != 0 ||
+        join_flags(cli, "balance.fallback", "flag --fallback", &joined_values[1]) != 0)
+        return hs_cli_fail(cli, "out of memory");
+    const hs_config_t *c = &cli->cfg;
+    char bad[256];
+    int n = hs_balance_check_list(c->edge_origin, bad, sizeof(bad));
+    if (n == 0)
         return hs_cli_fail(cli, "no origin: give --origin http://HOST:PORT");
-    if (hs_edge_parse_origin(cli->cfg.edge_origin, up, sizeof(up)) != 0)
+    if (n < 0)
         return hs_cli_fail(cli,
-                           "--origin %s: expected http://HOST:PORT with a numeric host or "
-                           "localhost (no path, no https yet)",
-                           cli->cfg.edge_origin);
-    if (cli->cfg.workers < 0 || cli->cfg.workers > 1024)
-        return hs_cli_fail(cli, "--workers %lld: expected 0..1024", (long long)cli->cfg.workers);
-    if (cli->cfg.edge_memory_bytes < 4096)
+                           "--origin %s: expected http://HOST:PORT[;weight=N] with a numeric host "
+                           "or localhost (no path, no https yet), comma-separated",
+                           n == HS_EINVAL ? bad : "(too many origins)");
+    int nf = hs_balance_check_list(c->balance_fallback, bad, sizeof(bad));
+    if (nf < 0 || n + nf > HS_BALANCE_MAX_BACKENDS)
+        return hs_cli_fail(cli, "--fallback %s: expected http://HOST:PORT[;weight=N], comma-separated",
+                           nf == HS_EINVAL ? bad : "(too many origins)");
+    int err = 0;
+    hs_balance_pool_t *probe = hs_balance_pool_new_list(NULL, c->edge_origin, c->balance_fallback, &err);
+    if (!probe)
+        return hs_cli_fail(cli, "origins: %s (an origin listed twice?)", hs_strerror(err));
+    hs_balance_pool_release(probe);
+    if (!hs_balance_algo_by_name(c->balance_algorithm))
+        return hs_cli_fail(cli, "balance.algorithm '%s': expected p2c, maglev, round_robin or "
+                           "least_request", c->balance_algorithm);
+    if (check_int(cli, "balance.health_rise", c->balance_health_rise, 1, 1000) ||
+        check_int(cli, "balance.health_fall", c->balance_health_fall, 1, 1000) ||
+        check_int(cli, "balance.consecutive_5xx", c->balance_consecutive_5xx, 0, 1000000) ||
+        check_int(cli, "balance.consecutive_gateway", c->balance_consecutive_gateway, 0, 1000000) ||
+        check_int(cli, "balance.success_rate_min_requests", c->balance_success_rate_min_requests, 1,
+                  1000000000) ||
+        check_int(cli, "balance.success_rate_min_hosts", c->balance_success_rate_min_hosts, 1,
+                  HS_BALANCE_MAX_BACKENDS) ||
+        check_int(cli, "balance.success_rate_stdev_factor", c->balance_success_rate_stdev_factor, 0,
+                  100000) ||
+        check_int(cli, "balance.max_ejection_percent", c->balance_max_ejection_percent, 1, 100) ||
+        check_int(cli, "balance.retries", c->balance_retries, 0, HS_BALANCE_MAX_TRIES - 1) ||
+        check_int(cli, "balance.retry_budget_percent", c->balance_retry_budget_percent, 0, 1000) ||
+        check_int(cli, "balance.retry_budget_min", c->balance_retry_budget_min, 0, 1000000))
+        return 2;
+    if (c->balance_health_path[0] && c->balance_health_path[0] != '/')
+        return hs_cli_fail(cli, "balance.health_path '%s': expected a path starting with /",
+                           c->balance_health_path);
+    if (c->workers < 0 || c->workers > 1024)
+        return hs_cli_fail(cli, "--workers %lld: expected 0..1024", (long long)c->workers);
+    if (c->edge_memory_bytes < 4096)
         return hs_cli_fail(cli, "edge.memory_bytes %llu: expected at least 4k",
-                           (unsigned long long)cli->cfg.edge_memory_bytes);
+                           (unsigned long long)c->edge_memory_bytes);
     admin_addr = hs_cli_opt(cli, "admin");
     return hs_serve(cli, worker, listens);
 }
 
 static const hs_cli_opt_t opts[] = {
-    {"origin", "URL", "edge.origin", "origin to fetch from: http://HOST:PORT"},
+    {"origin", "URL", "edge.origin",
+     "origin to fetch from: http://HOST:PORT[;weight=N] (repeat or comma-separate for several)"},
+    {"fallback", "URL", "balance.fallback",
+     "origin used only while every --origin is down (repeatable)"},
     {"listen", "ADDR", "listen", "address to listen on (host:port)"},
     {"workers", "N", "workers", "event-loop threads (0 = one per core)"},
-    {"admin", "ADDR", NULL, "also serve /metrics, /healthz and /admin/status on ADDR"},
+    {"admin", "ADDR", NULL, "also serve /metrics, /healthz, /admin/status and /admin/balance on ADDR"},
     {"memory", "SIZE", "edge.memory_bytes", "memory tier size per worker thread"},
     {"disk", "DIR", "edge.disk_path", "keep a disk tier under DIR (kept across restarts)"},
     {0},
@@ -81,13 +231,18 @@ static const hs_cli_opt_t opts[] = {
 
 const hs_cmd_t hs_cmd_edge = {
     .name = "edge",
-    .summary = "caching reverse proxy (RFC 9111) in front of an HTTP origin",
-    .usage = "--origin http://HOST:PORT [--listen ADDR] [--workers N] [--admin ADDR]",
+    .summary = "caching reverse proxy (RFC 9111) in front of HTTP origins",
+    .usage = "--origin http://HOST:PORT [--origin ...] [--fallback URL] [--listen ADDR] "
+             "[--workers N] [--admin ADDR]",
     .details = "Answers from a per-thread memory cache when the origin's Cache-Control\n"
                "(or CDN-Cache-Control) allows it, makes one origin request for concurrent\n"
                "misses of a URL, revalidates stale objects with conditional requests, and\n"
                "passes everything else through. Responses carry X-Cache (HIT, MISS, STALE,\n"
-               "EXPIRED, PASS, REVALIDATED) and Age. See docs/edge.md.",
+               "EXPIRED, PASS, REVALIDATED) and Age. Several origins are balanced (balance.*\n"
+               "keys: P2C over peak-EWMA latency by default, or Maglev by cache key), with\n"
+               "health checks, outlier ejection and retries of failed GET/HEAD fetches on\n"
+               "another origin; fallbacks serve only while every origin is down.\n"
+               "See docs/edge.md and docs/balance.md.",
     .uses_config = true,
     .opts = opts,
     .run = run,

@@ -4,16 +4,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/container.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/supervisor.h"
 #include "ops/admin.h"
+#include "shield/shield.h"
 
 typedef struct http_state {
     hs_http_server_t *srv;
     hs_http_handler_t *h;
     const hs_http_role_arg_t *arg;
+    hs_loop_t *loop;
+    hs_timer_t shield_tick; /* thread 0 only: shield metrics stay current */
 } http_state_t;
+
+static void shield_tick(hs_loop_t *loop, hs_timer_t *t)
+{
+    http_state_t *st = hs_container_of(t, http_state_t, shield_tick);
+    hs_shield_housekeep(hs_shield_from_gate(st->arg->server.gate));
+    hs_timer_start(loop, t, 1000, shield_tick);
+}
 
 static int http_start(void *arg, hs_loop_t *loop, unsigned index, void **state)
 {
@@ -42,6 +54,9 @@ static int http_start(void *arg, hs_loop_t *loop, unsigned index, void **state)
     }
     if (index == 0)
         hs_log_info("listen", "what=%s addr=%s", a->what, so.listen);
+    st->loop = loop;
+    if (index == 0 && so.gate)
+        hs_timer_start(loop, &st->shield_tick, 1000, shield_tick);
     *state = st;
     return 0;
 }
@@ -49,6 +64,7 @@ static int http_start(void *arg, hs_loop_t *loop, unsigned index, void **state)
 static void http_drain(void *state, void (*done)(void *), void *arg)
 {
     http_state_t *st = state;
+    hs_timer_stop(st->loop, &st->shield_tick);
     hs_http_server_drain(st->srv, done, arg);
 }
 
@@ -61,6 +77,7 @@ static void http_close_all(void *state)
 static void http_free(void *state)
 {
     http_state_t *st = state;
+    hs_timer_stop(st->loop, &st->shield_tick);
     hs_http_server_free(st->srv);
     st->arg->destroy(st->h);
     free(st);
@@ -85,7 +102,28 @@ int hs_serve_http_worker(const hs_config_t *cfg, int ready_fd, hs_http_role_arg_
         .drain_timeout_ms = cfg->drain_timeout,
         .ready_fd = ready_fd,
     };
-    return hs_workers_run(roles, args, &wo) == 0 ? 0 : 1;
+    /* One shield for the whole process: its limits hold across threads. */
+    hs_shield_opts_t so;
+    hs_shield_t *shield = NULL;
+    char err[256];
+    if (hs_shield_opts_from_config(cfg, &so, err, sizeof(err)) != 0) {
+        hs_log_error("start_failed", "what=shield err=\"%s\"", err);
+        return 1;
+    }
+    if (hs_shield_opts_active(&so)) {
+        int rc = hs_shield_new(&so, &shield);
+        if (rc != 0) {
+            hs_log_error("start_failed", "what=shield err=\"%s\"", hs_strerror(rc));
+            hs_shield_opts_free(&so);
+            return 1;
+        }
+        http->server.gate = hs_shield_gate(shield);
+    }
+    hs_shield_opts_free(&so);
+    int rc = hs_workers_run(roles, args, &wo) == 0 ? 0 : 1;
+    http->server.gate = NULL;
+    hs_shield_free(shield);
+    return rc;
 }
 
 unsigned hs_serve_http_listens(const hs_config_t *cfg, const char *admin_addr,
@@ -122,6 +160,17 @@ typedef struct serve_ctx {
     unsigned (*listens)(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned max);
 } serve_ctx_t;
 
+/* Checked before any worker starts so a bad shield.* value fails the
+ * command (or the reload) with the key named. */
+static int check_shield(const hs_config_t *cfg, char *err, size_t errlen)
+{
+    hs_shield_opts_t so;
+    if (hs_shield_opts_from_config(cfg, &so, err, errlen) != 0)
+        return HS_ECONFIG;
+    hs_shield_opts_free(&so);
+    return 0;
+}
+
 static int prepare_listeners(serve_ctx_t *c, const hs_config_t *cfg, char *err, size_t errlen)
 {
     hs_listen_spec_t specs[8];
@@ -150,7 +199,9 @@ static int reload(void *arg, char *err, size_t errlen)
     hs_config_t fresh;
     if (hs_cli_load_config(c->cli, &fresh, err, errlen) != 0)
         return HS_ECONFIG;
-    int rc = prepare_listeners(c, &fresh, err, errlen);
+    int rc = check_shield(&fresh, err, errlen);
+    if (rc == 0)
+        rc = prepare_listeners(c, &fresh, err, errlen);
     if (rc != 0) {
         hs_config_free(&fresh);
         return rc;
@@ -167,6 +218,8 @@ int hs_serve(hs_cli_t *cli, int (*worker)(const hs_config_t *cfg, int ready_fd),
     apply_log_level(&cli->cfg);
     serve_ctx_t c = {cli, worker, listens};
     char err[512];
+    if (check_shield(&cli->cfg, err, sizeof(err)) != 0)
+        return hs_cli_fail(cli, "%s", err);
     if (prepare_listeners(&c, &cli->cfg, err, sizeof(err)) != 0) {
         hs_log_error("listen_failed", "error=\"%s\"", err);
         fprintf(stderr, "hyperscale %s: %s\n", cli->cmd->name, err);

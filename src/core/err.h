@@ -28,10 +28,12 @@
     X(ENOTSUP, -ENOTSUP, "not supported")                                     \
     X(EBUSY, -EBUSY, "busy")                                                  \
     X(ECANCELED, -ECANCELED, "canceled")                                      \
+    X(ENOTEMPTY, -ENOTEMPTY, "not empty")                                     \
     X(EOF, -4095, "end of file")                                              \
     X(ECORRUPT, -4094, "data corrupted (checksum mismatch)")                  \
     X(ECONFIG, -4093, "invalid configuration")                                \
-    X(ELIMIT, -4092, "limit reached")
+    X(ELIMIT, -4092, "limit reached")                                         \
+    X(ENOBUCKET, -4091, "no such bucket")
 
 enum {
 #define HS_ERR_ENUM(name, val, msg) HS_##name = (val),

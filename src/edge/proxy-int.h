@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "balance/balance-t.h"
 #include "core/loop.h"
 #include "core/metrics-t.h"
 #include "core/str.h"
@@ -58,7 +59,8 @@ typedef struct pass_slot {
 struct proxy {
     hs_http_handler_t h;
     hs_edge_opts_t o;
-    char upstream[320];
+    hs_balance_pool_t *pool;  /* the origins (a reference) */
+    hs_balance_view_t *bv;    /* this thread's view of it, made with the client */
     char *origin_host;
     char *targets_buf;
     hs_str_t targets[MAX_TARGETS];
@@ -93,6 +95,15 @@ struct fill {
     rq_t *leader;                 /* request whose fields were forwarded (NULL once gone) */
     rq_t *body_src;               /* request whose body goes to the origin */
     hs_edge_obj_t *stale;         /* object being revalidated (referenced) */
+    /* tries: which origins, and what a retry sends again (in rbuf) */
+    hs_balance_req_t br;
+    hs_timer_t try_timer;
+    hs_str_t target, host, method_str;
+    bool has_body;
+    int64_t stream_length;
+    bool retry_pending; /* a 502/503/504 head is dropped: the next try follows */
+    bool try_expired;   /* the per-try timeout canceled the call */
+    uint64_t try_ns, head_lat_ns;
     hs_http_method_t method;
     hs_cc_t leader_cc;
     bool leader_auth;

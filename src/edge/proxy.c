@@ -31,7 +31,9 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "balance/balance.h"
 #include "core/arena.h"
+#include "core/container.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -207,6 +209,8 @@ static void fill_free(fill_t *f)
 {
     proxy_t *p = f->p;
     fill_unlist(f);
+    if (hs_timer_active(&f->try_timer))
+        hs_timer_stop(p->loop, &f->try_timer);
     if (f->aprev)
         f->aprev->anext = f->anext;
     else
@@ -271,6 +275,64 @@ static void on_done(void *ctx, int status);
 static void on_req_body(hs_http_req_t *req, const char *data, size_t len, int status);
 static void start_private(proxy_t *p, rq_t *r);
 
+/* The per-try timeout (to the response head): the try is given up as a
+ * timeout, which on_done may retry elsewhere. */
+static void on_try_timeout(hs_loop_t *loop, hs_timer_t *t)
+{
+    (void)loop;
+    fill_t *f = hs_container_of(t, fill_t, try_timer);
+    if (!f->calling || f->got_head || f->retry_pending)
+        return;
+    f->try_expired = true;
+    hs_http_call_cancel(f->call); /* on_done runs (and may free f) before this returns */
+}
+
+/* Sends the fill's request to an origin the balancer picks among those
+ * this fill has not tried. Returns 0 (on_done will run) or a negative
+ * HS_E* code. */
+static int fill_send(fill_t *f)
+{
+    proxy_t *p = f->p;
+    int b = hs_balance_pick(p->bv, &f->br, f->hash);
+    if (b < 0)
+        return b;
+    hs_http_client_req_t creq = {
+        .method = f->method,
+        .method_str = f->method_str,
+        .target = f->target,
+        .host = f->host,
+        .headers = f->rh,
+        .num_headers = f->nrh,
+    };
+    if (f->has_body) {
+        creq.body_kind = HS_HTTP_CLIENT_BODY_STREAM;
+        creq.stream_length = f->stream_length;
+    }
+    hs_http_client_cbs_t cbs = {.on_head = on_head, .on_body = on_body, .on_done = on_done};
+    f->try_ns = now_ns();
+    int rc = hs_http_client_request(p->client, hs_balance_backend_name(p->pool, (unsigned)b),
+                                    &creq, &cbs, f, &f->call);
+    if (rc < 0) {
+        hs_balance_done(p->bv, &f->br, HS_ECANCELED, 0); /* not the origin's doing */
+        return rc;
+    }
+    hs_counter_inc(m_origin);
+    uint64_t tt = hs_balance_pool_opts(p->pool)->try_timeout_ms;
+    if (tt)
+        hs_timer_start(p->loop, &f->try_timer, tt, on_try_timeout);
+    return 0;
+}
+
+/* The try may be repeated on another origin: an idempotent request
+ * without a body, nothing of the answer sent to anyone yet, and someone
+ * still waiting for it (or a shared fill that may be stored). */
+static bool retryable(const fill_t *f)
+{
+    if (f->has_body || f->got_head || !hs_balance_idempotent(f->method, true))
+        return false;
+    return !f->private_ || f->nsubs > 0;
+}
+
 static bool conditional_or_range(hs_str_t n)
 {
     return HS_STR_IEQ(n, "if-none-match") || HS_STR_IEQ(n, "if-modified-since") ||
@@ -278,10 +340,12 @@ static bool conditional_or_range(hs_str_t n)
            HS_STR_IEQ(n, "if-range") || HS_STR_IEQ(n, "range");
 }
 
-/* Copies the request fields to forward into the fill (its own memory). */
-static int copy_request(fill_t *f, const hs_http_msg_t *m, bool shared)
+/* Copies the request fields to forward into the fill (its own memory),
+ * with the target, Host and method token a retry sends again. */
+static int copy_request(fill_t *f, const hs_http_msg_t *m, bool shared, hs_str_t target,
+                        hs_str_t host)
 {
-    size_t bytes = 64 + sizeof(VIA_VALUE);
+    size_t bytes = 64 + sizeof(VIA_VALUE) + target.len + host.len + m->method_str.len;
     unsigned n = 0;
     for (unsigned i = 0; i < m->num_headers; i++)
         bytes += m->headers[i].name.len + m->headers[i].value.len;
@@ -318,6 +382,12 @@ static int copy_request(fill_t *f, const hs_http_msg_t *m, bool shared)
         PUT(f->rh[n].value, f->stale->last_modified);
         n++;
     }
+    if (target.len)
+        PUT(f->target, target);
+    if (host.len)
+        PUT(f->host, host);
+    if (m->method_str.len)
+        PUT(f->method_str, m->method_str);
 #undef PUT
     f->rh[n].name = HS_STR_LIT("Via");
     f->rh[n].value = HS_STR_LIT(VIA_VALUE);
@@ -370,35 +440,24 @@ static int fill_start(proxy_t *p, rq_t *r, const hs_http_msg_t *m, const char *k
     if (p->all)
         p->all->aprev = f;
     p->all = f;
-    if (copy_request(f, m, shared) != 0) {
+    hs_str_t host = p->origin_host ? (hs_str_t){p->origin_host, strlen(p->origin_host)} : m->host;
+    if (copy_request(f, m, shared, origin_form(m), host) != 0) {
         fill_free(f);
         return HS_ENOMEM;
     }
-    hs_str_t host = p->origin_host ? (hs_str_t){p->origin_host, strlen(p->origin_host)} : m->host;
-    hs_http_client_req_t creq = {
-        .method = f->method,
-        .method_str = m->method_str,
-        .target = origin_form(m),
-        .host = host,
-        .headers = f->rh,
-        .num_headers = f->nrh,
-    };
     bool body = !shared && m->framing != HS_HTTP_BODY_NONE;
-    if (body) {
-        creq.body_kind = HS_HTTP_CLIENT_BODY_STREAM;
-        creq.stream_length = m->framing == HS_HTTP_BODY_LENGTH ? (int64_t)m->content_length : -1;
-    }
-    hs_http_client_cbs_t cbs = {.on_head = on_head, .on_body = on_body, .on_done = on_done};
+    f->has_body = body;
+    f->stream_length = m->framing == HS_HTTP_BODY_LENGTH ? (int64_t)m->content_length : -1;
+    hs_balance_req_init(&f->br);
     f->request_time = hs__edge_wall(p);
     f->start_ns = now_ns();
-    int rc = hs_http_client_request(p->client, p->upstream, &creq, &cbs, f, &f->call);
+    int rc = fill_send(f);
     if (rc < 0) {
         hs_log_debug("edge_origin_refused", "err=%s", hs_errname(rc));
         fill_free(f);
         return rc;
     }
     f->calling = true;
-    hs_counter_inc(m_origin);
     if (shared) {
         f->in_table = true;
         f->hnext = p->fills[f->hash & (FILL_BUCKETS - 1)];
@@ -633,6 +692,17 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
 {
     fill_t *f = ctx;
     proxy_t *p = f->p;
+    if (hs_timer_active(&f->try_timer))
+        hs_timer_stop(p->loop, &f->try_timer);
+    f->head_lat_ns = now_ns() - f->try_ns;
+    if (resp->status >= 502 && resp->status <= 504 && retryable(f)) {
+        hs_balance_done(p->bv, &f->br, resp->status, f->head_lat_ns);
+        if (hs_balance_retry(p->bv, &f->br, resp->status)) {
+            f->retry_pending = true;
+            hs_http_call_cancel(f->call); /* on_done follows this callback */
+            return;
+        }
+    }
     f->in_cb++;
     f->got_head = true;
     f->status = resp->status;
@@ -769,7 +839,7 @@ static void on_body(void *ctx, const char *data, size_t len)
 {
     fill_t *f = ctx;
     proxy_t *p = f->p;
-    if (f->merged)
+    if (f->merged || f->retry_pending)
         return;
     f->in_cb++;
     if (f->storing) {
@@ -917,9 +987,29 @@ static void on_done(void *ctx, int status)
 {
     fill_t *f = ctx;
     proxy_t *p = f->p;
+    if (hs_timer_active(&f->try_timer))
+        hs_timer_stop(p->loop, &f->try_timer);
+    if (f->try_expired)
+        status = HS_ETIMEDOUT;
+    bool retry = f->retry_pending;
+    f->retry_pending = f->try_expired = false;
+    f->call = NULL;
+    if (!retry) {
+        hs_balance_done(p->bv, &f->br, status == 0 ? f->status : status,
+                        f->got_head ? f->head_lat_ns : 0);
+        retry = status < 0 && status != HS_ECANCELED && retryable(f) &&
+                hs_balance_retry(p->bv, &f->br, status);
+    }
+    if (retry) {
+        hs_log_debug("edge_origin_retry", "after=%s", status ? hs_errname(status) : "5xx");
+        int rc = fill_send(f);
+        if (rc == 0)
+            return; /* still calling, still joinable */
+        if (status == HS_ECANCELED || status == 0)
+            status = HS_ECONNREFUSED; /* the dropped 5xx cannot be forwarded any more */
+    }
     f->in_cb++;
     f->calling = false;
-    f->call = NULL;
     fill_unlist(f);
     hs_histogram_observe_ns(m_origin_seconds, now_ns() - f->start_ns);
     if (status == 0 && f->merged) {
@@ -1068,6 +1158,10 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
     proxy_t *p = (proxy_t *)self;
     const hs_http_msg_t *m = &req->msg;
     if (!p->client) {
+        if (!p->bv && !(p->bv = hs_balance_view_new(p->pool))) {
+            hs_http_respond_text(req, 503, "out of memory");
+            return;
+        }
         p->client = hs_http_client_new(req->loop, &p->o.client);
         if (!p->client) {
             hs_http_respond_text(req, 503, "out of memory");
@@ -1326,10 +1420,17 @@ hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
         p->o.memory_bytes = 256u << 20;
     if (p->o.heuristic_max_s <= 0)
         p->o.heuristic_max_s = 86400;
-    if (hs_edge_parse_origin(opts->origin ? opts->origin : "", p->upstream, sizeof(p->upstream))) {
-        free(p);
-        *err = HS_EINVAL;
-        return NULL;
+    if (opts->pool) {
+        p->pool = opts->pool;
+        hs_balance_pool_ref(p->pool);
+    } else {
+        hs_balance_opts_t bo = {.name = "edge"};
+        p->pool = hs_balance_pool_new_list(&bo, opts->origin ? opts->origin : "", opts->fallback,
+                                           err);
+        if (!p->pool) {
+            free(p);
+            return NULL;
+        }
     }
     if (opts->origin_host && opts->origin_host[0])
         p->origin_host = strdup(opts->origin_host);
@@ -1343,6 +1444,8 @@ hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
     if (opts->purge_token && opts->purge_token[0])
         p->purge_token = strdup(opts->purge_token);
     p->o.origin = NULL;
+    p->o.fallback = NULL;
+    p->o.pool = NULL;
     p->o.origin_host = NULL;
     p->o.targeted = NULL;
     p->o.purge_token = NULL;
@@ -1350,6 +1453,7 @@ hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
         p->o.disk_bytes = 1ull << 30;
     p->mem = hs_edge_mem_new(p->o.memory_bytes);
     if (!p->mem) {
+        hs_balance_pool_release(p->pool);
         free(p->origin_host);
         free(p->targets_buf);
         free(p->purge_token);
@@ -1363,6 +1467,7 @@ hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
     p->index = atomic_fetch_add(&next_index, 1);
     if (opts->disk_path && opts->disk_path[0] && !(p->disk_path = strdup(opts->disk_path))) {
         hs_edge_mem_free(p->mem);
+        hs_balance_pool_release(p->pool);
         free(p->origin_host);
         free(p->targets_buf);
         free(p->purge_token);
@@ -1387,6 +1492,8 @@ void hs_edge_proxy_free(hs_http_handler_t *h)
         hs_http_client_free(p->client);
     while (p->all) /* anything left had no call (or was a disk read) */
         fill_free(p->all);
+    hs_balance_view_free(p->bv); /* after the client: its cancels report to it */
+    hs_balance_pool_release(p->pool);
     hs_edge_disk_free(p->disk);
     hs_edge_mem_free(p->mem);
     free(p->origin_host);

@@ -12,11 +12,16 @@
 
 #include <stdint.h>
 
+#include "balance/balance-t.h"
 #include "http/client-t.h"
 #include "http/server.h"
 
 typedef struct hs_edge_opts {
-    const char *origin;      /* upstream "host:port" (numeric host or localhost) */
+    const char *origin;      /* origins: comma-separated http://HOST:PORT[;weight=N]
+                              * (numeric host or localhost); unused with pool */
+    const char *fallback;    /* fallback origins, same form; NULL/"" = none */
+    hs_balance_pool_t *pool; /* shared by every thread's handler (a reference is
+                              * taken); NULL = a pool of this handler's own */
     const char *origin_host; /* Host sent to the origin; NULL/"" = the client's */
     uint64_t memory_bytes;   /* memory tier budget */
     uint64_t object_max;     /* largest body stored */
@@ -29,8 +34,11 @@ typedef struct hs_edge_opts {
     hs_http_client_opts_t client;
 } hs_edge_opts_t;
 
-/* A handler for one worker thread. Returns NULL with *err set on failure
- * (HS_EINVAL for a bad origin, HS_ENOMEM). opts is copied. */
+/* A handler for one worker thread. Misses go to an origin the balancer
+ * picks; a GET/HEAD whose try failed before any byte reached a client is
+ * retried on another origin under the pool's retry budget. Returns NULL
+ * with *err set on failure (HS_EINVAL for a bad origin, HS_ENOMEM). opts
+ * is copied. */
 hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err);
 
 /* Frees the handler: in-flight origin calls are canceled. Runs after the

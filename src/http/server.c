@@ -77,6 +77,7 @@ typedef struct conn {
     unsigned head_started : 1;
     unsigned rd_eof : 1; /* the client half-closed: answer what it sent, then close */
     unsigned body_paused : 1; /* the handler cannot take body bytes now */
+    unsigned gated : 1;       /* the gate let it in and gets its on_close */
 } conn_t;
 
 struct hs_http_server {
@@ -274,6 +275,8 @@ static void conn_close(conn_t *c)
     if (c->closed)
         return;
     c->closed = 1;
+    if (c->gated && c->srv->o.gate->on_close)
+        c->srv->o.gate->on_close(c->srv->o.gate, &c->peer);
     int fd = c->io.fd;
     hs_io_stop(c->srv->loop, &c->io);
     if (fd >= 0)
@@ -317,6 +320,7 @@ static void conn_linger(conn_t *c)
 
 static void conn_timer_fire(conn_t *c);
 static void conn_error(conn_t *c, int status, const char *reason);
+static void conn_error_ra(conn_t *c, int status, const char *reason, uint32_t retry_after);
 
 static void conn_timer(hs_loop_t *loop, hs_timer_t *t)
 {
@@ -703,8 +707,16 @@ void hs_http_respond_text(hs_http_req_t *req, int status, const char *detail)
 /* A protocol error before any handler saw the request: answer and close. */
 static void conn_error(conn_t *c, int status, const char *reason)
 {
-    char buf[512];
+    conn_error_ra(c, status, reason, 0);
+}
+
+static void conn_error_ra(conn_t *c, int status, const char *reason, uint32_t retry_after)
+{
+    char buf[560];
     char body[256];
+    char ra[40] = "";
+    if (retry_after)
+        snprintf(ra, sizeof(ra), "Retry-After: %u\r\n", (unsigned)retry_after);
     int bn = snprintf(body, sizeof(body), "%d %s: %s\n", status, hs_http_reason(status),
                       reason ? reason : "bad request");
     if (bn < 0 || (size_t)bn >= sizeof(body))
@@ -712,8 +724,8 @@ static void conn_error(conn_t *c, int status, const char *reason)
     int n = snprintf(buf, sizeof(buf),
                      "HTTP/1.1 %d %s\r\nServer: hyperscale\r\nDate: %s\r\n"
                      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
-                     "Connection: close\r\n\r\n%.*s",
-                     status, hs_http_reason(status), hs_http_date_now(c->srv->loop), bn, bn,
+                     "Connection: close\r\n%s\r\n%.*s",
+                     status, hs_http_reason(status), hs_http_date_now(c->srv->loop), bn, ra, bn,
                      body);
     if (n > 0 && (size_t)n < sizeof(buf))
         out(c, buf, (size_t)n);
@@ -852,6 +864,28 @@ static bool consume_body(conn_t *c)
 
 /* ---- request processing ---- */
 
+/* The gate's answer instead of the handler's: a normal response, so
+ * keep-alive, pipelining and body discarding work as for any other. */
+static void respond_refusal(hs_http_req_t *req, const hs_http_refusal_t *r)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body), "%d %s: %s\n", r->status, hs_http_reason(r->status),
+                     r->reason ? r->reason : "refused");
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = (int)sizeof(body) - 1;
+    if (r->close)
+        hs_http_resp_close(req);
+    hs_http_resp_start(req, r->status, n);
+    HS_HTTP_HEADER_LIT(req, "Content-Type", "text/plain; charset=utf-8");
+    if (r->retry_after) {
+        char v[16];
+        int vn = snprintf(v, sizeof(v), "%u", (unsigned)r->retry_after);
+        hs_http_resp_header(req, "Retry-After", 11, v, (size_t)vn);
+    }
+    hs_http_resp_body(req, body, (size_t)n);
+    hs_http_resp_end(req);
+}
+
 static void start_request(conn_t *c, ssize_t head_len)
 {
     hs_http_msg_t *m = &c->req.msg;
@@ -883,6 +917,14 @@ static void start_request(conn_t *c, ssize_t head_len)
     }
     if (c->timer_kind != T_NONE)
         arm(c, T_NONE, 0);
+    hs_http_gate_t *gate = c->srv->o.gate;
+    if (gate && gate->on_request) {
+        hs_http_refusal_t r = {0};
+        if (!gate->on_request(gate, &c->req, &r)) {
+            respond_refusal(&c->req, &r);
+            return;
+        }
+    }
     c->srv->o.handler->on_request(c->srv->o.handler, &c->req);
 }
 
@@ -1105,8 +1147,13 @@ static void on_accept(hs_loop_t *loop, hs_io_t *io, unsigned events)
             reject_busy(loop, fd);
             continue;
         }
+        hs_http_refusal_t refusal = {0};
+        bool refused = srv->o.gate && srv->o.gate->on_accept &&
+                       !srv->o.gate->on_accept(srv->o.gate, &peer, &refusal);
         conn_t *c = calloc(1, sizeof(*c));
         if (!c) {
+            if (srv->o.gate && !refused && srv->o.gate->on_close)
+                srv->o.gate->on_close(srv->o.gate, &peer);
             reject_busy(loop, fd);
             continue;
         }
@@ -1124,12 +1171,23 @@ static void on_accept(hs_loop_t *loop, hs_io_t *io, unsigned events)
         hs_gauge_add(m_conns, 1);
         hs_counter_inc(m_accepted);
         if (hs_io_start(loop, &c->io, fd, HS_IO_READ, conn_io) != 0) {
+            if (srv->o.gate && !refused && srv->o.gate->on_close)
+                srv->o.gate->on_close(srv->o.gate, &peer);
             close(fd);
             c->closed = 1;
             conn_free(c);
             continue;
         }
+        c->gated = srv->o.gate && !refused;
         arm(c, T_HEAD, srv->o.header_timeout_ms);
+        if (refused) {
+            /* Answered through the connection rather than a bare write: the
+             * lingering close lets the client read it before any reset. */
+            conn_error_ra(c, refusal.status, refusal.reason, refusal.retry_after);
+            conn_hold(c);
+            conn_flush(c);
+            conn_release(c);
+        }
     }
 }
 

@@ -50,9 +50,34 @@ struct hs_http_req {
     unsigned conn_id; /* for logs */
 };
 
+/* How a gate refuses a connection or a request. */
+typedef struct hs_http_refusal {
+    int status;           /* 403, 429, 503... */
+    uint32_t retry_after; /* seconds, sent as Retry-After; 0 = no field */
+    bool close;           /* close the connection after this answer */
+    const char *reason;   /* static text for the body "<status> <reason>: <text>" */
+} hs_http_refusal_t;
+
+/* Optional admission control in front of the handler (src/shield). Hooks
+ * run on the connection's loop thread; one gate may serve the servers of
+ * every thread at once. Any hook may be NULL. */
+typedef struct hs_http_gate hs_http_gate_t;
+struct hs_http_gate {
+    /* A connection from peer was accepted. true: serve it (on_close will
+     * follow); false: *r is answered at once with Connection: close. */
+    bool (*on_accept)(hs_http_gate_t *self, const struct sockaddr_storage *peer,
+                      hs_http_refusal_t *r);
+    /* A request head is complete. true: the handler gets it; false: *r is
+     * answered instead (the connection stays open unless r->close). */
+    bool (*on_request)(hs_http_gate_t *self, hs_http_req_t *req, hs_http_refusal_t *r);
+    /* A connection on_accept let in is closed. */
+    void (*on_close)(hs_http_gate_t *self, const struct sockaddr_storage *peer);
+};
+
 typedef struct hs_http_server_opts {
     const char *listen; /* "host:port" */
     hs_http_handler_t *handler;
+    hs_http_gate_t *gate; /* NULL = none */
     uint32_t max_head_bytes;
     uint32_t max_headers;
     uint64_t max_body_bytes;

@@ -281,3 +281,10 @@ long hs__frag_read_blocks(int fd, const hs__frag_hdr_t *h, uint32_t b0, uint32_t
     }
     return (long)(end - start);
 }
+
+bool hs__frag_cached(int fd, uint64_t off)
+{
+    uint8_t b;
+    struct iovec v = {&b, 1};
+    return preadv2(fd, &v, 1, (off_t)off, RWF_NOWAIT) == 1;
+}

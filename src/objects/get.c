@@ -22,6 +22,7 @@
 #include "objects/objects.h"
 
 #define PREFETCH_DEPTH 2 /* stripes read ahead of a sequential reader */
+#define PREFETCH_RING 4  /* stripes remembered as already hinted */
 
 struct hs_obj_reader {
     hs_objects_t *s;
@@ -37,23 +38,30 @@ struct hs_obj_reader {
     size_t ccap;
     uint8_t *sbuf; /* stored form when compressed */
     size_t scap;
-    const uint8_t *cptr;  /* the current chunk's bytes (cbuf or the window) */
+    const uint8_t *cptr;  /* the current chunk's bytes (a view, cbuf or sbuf) */
     hs__chunk_rec_t crec; /* the current chunk's record */
-    bool cwin;            /* cptr points into the window */
-    /* open fragments of one stripe, each with a window of verified blocks */
+    int cfrag;            /* cptr is a view into fragment cfrag, or -1 */
+    /* open fragments of one stripe, each mapped whole with a flag per
+     * verified block */
     uint64_t fstripe;
     hs__stripe_rec_t fst;
     int fd[HS_EC_MAX];
     hs__frag_hdr_t hdr[HS_EC_MAX];
-    /* one window of verified blocks [w0, w1) of fragment wfrag: a single
-     * small buffer stays in the CPU cache as the read walks fragments */
-    uint8_t *win;
-    uint32_t winb; /* window size in blocks: holds the largest chunk */
-    int wfrag;
-    uint32_t w0, w1;
+    /* the payload of fragment bfrag, each block at its own offset (so a
+     * view never moves), holding the blocks read and verified so far:
+     * vok[b] for block b */
+    uint8_t *fbuf;
+    size_t fcap;
+    int bfrag;
+    uint8_t *vok;
+    size_t vcap;
     /* whole decoded stripe, after a degraded read */
-    uint64_t prefetched[PREFETCH_DEPTH]; /* stripes whose readahead was asked */
+    uint64_t prefetched[PREFETCH_RING]; /* stripes whose readahead was asked */
     unsigned pfnext;
+    uint64_t pfoff; /* object offset prefetch_next probed last */
+    /* the record of chunk nidx, looked up by extend_view but not used */
+    long nidx;
+    hs__chunk_rec_t nrec;
     long loading; /* chunk index load_chunk is working on */
     uint64_t dstripe;
     uint8_t *dbuf;
@@ -70,10 +78,9 @@ static void close_frags(hs_obj_reader_t *r)
         r->fd[i] = -1;
     }
     r->fstripe = 0;
-    r->cwin = false;
-    r->w0 = r->w1 = 0;
-    r->wfrag = -1;
-    r->cptr = NULL; /* it may have pointed into the window */
+    r->cfrag = -1;
+    r->bfrag = -1;
+    r->cptr = NULL; /* it may have pointed into fbuf */
     r->cur = -1;
 }
 
@@ -182,16 +189,30 @@ static int ensure_buf(uint8_t **b, size_t *cap, size_t need)
 }
 
 /*
- * Fragments are read with pread(2) into one small window of blocks
- * (256 KiB, so it stays in the CPU's L2): a block's CRC is checked
- * while the bytes are cache-hot, and chunks are then served as views into
- * the window — the caller writes them out (to a socket, a file) without
- * another copy. A sequential reader hints the kernel (POSIX_FADV_WILLNEED)
- * for every data fragment of the stripe at once, so cold reads keep all
- * drives busy in parallel.
+ * Fragment blocks are read with pread(2) into a fragment-sized buffer,
+ * each block at its own offset, and verified there; chunks are served as
+ * views into it (the caller writes them to a socket or file with no
+ * further copy in user space). A block keeps its place, so a view never
+ * has to move (no sliding window, no memmove), and a sequential reader
+ * reads READ_SPAN blocks per call: the CRC runs, and the caller usually
+ * writes the view out, while the bytes are still in the CPU's L2.
+ *
+ * Why not mmap the fragments and verify the page cache in place: on this
+ * hardware it costs the same CPU as the copy it saves (faulting the pages
+ * in and unmapping them again, and the CRC then reads DRAM instead of L2;
+ * docs/benchmarks.md), and a view into the page cache is no longer the
+ * bytes that were verified: a clean page can be evicted and read again
+ * from the disk, unverified, before the caller sends it.
+ *
+ * A sequential reader also hints the kernel (POSIX_FADV_WILLNEED) for
+ * every data fragment of the stripe at once, so cold reads keep all
+ * drives busy; the hint is skipped when the fragment is already cached.
  */
-#define WIN_BLOCKS 4 /* the least; more when chunks can be larger */
+#define READ_SPAN 4 /* blocks per pread: 256 KiB */
 
+static bool was_prefetched(const hs_obj_reader_t *r, uint64_t id);
+
+/* Opens fragment i of the reader's stripe. */
 static int frag_map(hs_obj_reader_t *r, uint64_t id, int i, bool sequential)
 {
     hs_objects_t *s = r->s;
@@ -199,92 +220,121 @@ static int frag_map(hs_obj_reader_t *r, uint64_t id, int i, bool sequential)
     hs__frag_path(path, sizeof(path), hs__frag_drive(s, &r->fst, i), id, i);
     int fd = hs__frag_open(path, id, i, &r->fst, &r->hdr[i]);
     if (fd < 0) return fd;
-    if (!r->win && !(r->win = malloc((size_t)r->winb * HS_OBJ_BLOCK))) {
-        close(fd);
-        hs__frag_hdr_free(&r->hdr[i]);
-        return HS_ENOMEM;
-    }
-    if (sequential) posix_fadvise(fd, r->hdr[i].hdr_len, r->hdr[i].frag_len, POSIX_FADV_WILLNEED);
+    const hs__frag_hdr_t *h = &r->hdr[i];
+    if (sequential && !was_prefetched(r, id) &&
+        !hs__frag_cached(fd, (uint64_t)h->hdr_len + h->frag_len - 1))
+        posix_fadvise(fd, h->hdr_len, h->frag_len, POSIX_FADV_WILLNEED);
     r->fd[i] = fd;
     return 0;
 }
 
 /* Pointer to payload bytes [foff, foff+len) of fragment i, every block
- * under them verified. Valid until the next call for this fragment. */
+ * under them verified. ahead (>= len): bytes from foff the reader will
+ * likely read next, which may be read now too. Valid until another
+ * fragment is viewed or the stripe is left. */
 static int frag_view(hs_obj_reader_t *r, uint64_t id, int i, uint32_t foff, uint32_t len,
-                     const uint8_t **out)
+                     uint64_t ahead, const uint8_t **out)
 {
     int rc;
     if (r->fd[i] < 0 && (rc = frag_map(r, id, i, false)) < 0) return rc;
     const hs__frag_hdr_t *h = &r->hdr[i];
+    if (r->bfrag != i) { /* the buffer changes hands */
+        if ((rc = ensure_buf(&r->fbuf, &r->fcap, h->frag_len)) < 0 ||
+            (rc = ensure_buf(&r->vok, &r->vcap, h->nblocks)) < 0)
+            return rc;
+        memset(r->vok, 0, h->nblocks);
+        r->bfrag = i;
+    }
+    uint8_t *ok = r->vok;
     uint32_t bs = h->block_size;
     uint32_t b0 = foff / bs, b1 = (foff + len + bs - 1) / bs;
     if (b1 > h->nblocks) b1 = h->nblocks;
-    bool mine = r->wfrag == i && r->w1 > 0;
-    if (!mine || b0 < r->w0 || b1 > r->w1) {
-        if (b1 - b0 > r->winb) return HS_E2BIG; /* larger than any chunk: cannot be */
-        /* slide: blocks already verified and still wanted move down */
-        uint32_t keep = 0;
-        if (mine && b0 >= r->w0 && b0 < r->w1) {
-            keep = r->w1 - b0;
-            memmove(r->win, r->win + (size_t)(b0 - r->w0) * bs, (size_t)keep * bs);
-        }
-        r->wfrag = -1;
-        long got =
-            hs__frag_read_blocks(r->fd[i], h, b0 + keep, b0 + r->winb, r->win + (size_t)keep * bs);
+    uint32_t x = b0;
+    while (x < b1 && ok[x])
+        x++;
+    if (x < b1) {
+        /* from the first block not yet read to the end of the view, and
+         * on over what the reader will read next */
+        uint32_t y = b1, ya = (uint32_t)(((uint64_t)foff + ahead + bs - 1) / bs);
+        if (ya > x + READ_SPAN) ya = x + READ_SPAN;
+        if (ya > h->nblocks) ya = h->nblocks;
+        while (y < ya && !ok[y])
+            y++;
+        long got = hs__frag_read_blocks(r->fd[i], h, x, y, r->fbuf + (size_t)x * bs);
         if (got < 0) return (int)got;
-        r->wfrag = i;
-        r->w0 = b0;
-        r->w1 = b0 + r->winb < h->nblocks ? b0 + r->winb : h->nblocks;
+        memset(ok + x, 1, y - x);
     }
-    *out = r->win + (size_t)(foff - r->w0 * bs);
+    *out = r->fbuf + foff;
     return 0;
 }
 
-/* Asks the kernel to read ahead the data fragments of the next
- * PREFETCH_DEPTH stripes the reader will enter (found from the chunks after
- * the current one), so a cold sequential read keeps the drives busy while
- * this stripe is checked and copied. Best effort. */
+/* Index of the chunk holding object offset off (< size). */
+static long chunk_at(const hs_obj_reader_t *r, uint64_t off)
+{
+    long lo = 0, hi = (long)r->m.nchunks - 1;
+    while (lo < hi) {
+        long mid = (lo + hi + 1) / 2;
+        if (r->starts[mid] <= off)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Asks the kernel to read ahead the data fragments of the stripes that
+ * hold the next PREFETCH_DEPTH stripes' worth of the range, so a cold
+ * sequential read keeps the drives busy while this stripe is checked and
+ * sent. The stripes are found by looking up the chunk at every half
+ * stripe of object offset ahead (each offset once per reader): two index
+ * lookups per stripe rather than one per chunk. Best effort. */
 static void prefetch_next(hs_obj_reader_t *r, uint64_t cur)
 {
     hs_objects_t *s = r->s;
-    hs_kv_txn_t *txn = r->txn;
-    long from = r->loading + 1;
-    uint64_t seen = cur;
-    int found = 0;
-    for (long k = from; k < (long)r->m.nchunks && k < from + 2048 && found < PREFETCH_DEPTH; k++) {
+    uint64_t step = r->fst.data_len / 2 ? r->fst.data_len / 2 : 1;
+    uint64_t to = r->pos + PREFETCH_DEPTH * (uint64_t)r->fst.data_len;
+    if (to > r->end) to = r->end;
+    uint64_t at = r->pfoff > r->pos ? r->pfoff : r->pos;
+    for (at += step; at < to; at += step) {
         hs__chunk_rec_t c;
         hs__stripe_rec_t st;
-        if (hs__get_chunk(txn, r->m.chunks[k].hash, &c) < 0) break;
-        if (c.stripe == cur || c.stripe == seen) continue;
-        seen = c.stripe;
-        found++;
-        bool done = false;
-        for (int j = 0; j < PREFETCH_DEPTH; j++)
-            done |= r->prefetched[j] == c.stripe;
-        if (done || hs__get_stripe(txn, c.stripe, &st) < 0) continue;
+        if (hs__get_chunk(r->txn, r->m.chunks[chunk_at(r, at)].hash, &c) < 0) break;
+        r->pfoff = at;
+        if (c.stripe == cur || was_prefetched(r, c.stripe) ||
+            hs__get_stripe(r->txn, c.stripe, &st) < 0)
+            continue;
         for (int i = 0; i < st.d; i++) {
             char path[4200];
             hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), c.stripe, i);
             int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd >= 0) {
+            if (fd < 0) continue;
+            /* the header is 512 or 4096 bytes: this is in the last page */
+            if (!hs__frag_cached(fd, (uint64_t)st.frag_len + 511))
                 posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-                close(fd);
-            }
+            close(fd);
         }
-        r->prefetched[r->pfnext++ % PREFETCH_DEPTH] = c.stripe;
+        r->prefetched[r->pfnext++ % PREFETCH_RING] = c.stripe;
     }
 }
 
-/* The stored bytes of chunk c: *out points into a window when the chunk
- * lies in one fragment, else they are assembled in *tmp (cap *tcap).
+static bool was_prefetched(const hs_obj_reader_t *r, uint64_t id)
+{
+    for (int j = 0; j < PREFETCH_RING; j++)
+        if (r->prefetched[j] == id) return true;
+    return false;
+}
+
+/* The stored bytes of chunk c: *out is a view into fragment *vfrag when
+ * the chunk lies in one fragment, else they are assembled in *tmp (cap
+ * *tcap) and *vfrag is -1.
  * Missing or bad fragments switch the stripe to a degraded read. */
 static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, const uint8_t **out,
-                       uint8_t **tmp, size_t *tcap, bool *degraded)
+                       uint8_t **tmp, size_t *tcap, bool *degraded, int *vfrag)
 {
     hs_objects_t *s = r->s;
     int rc;
     *degraded = false;
+    *vfrag = -1;
     if (r->dstripe == c->stripe) {
         *out = r->dbuf + c->off;
         *degraded = true;
@@ -306,12 +356,18 @@ static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, const uint8
     }
     const hs__stripe_rec_t *st = &r->fst;
     if ((uint64_t)c->off + c->stored_len > st->data_len) return HS_ECORRUPT;
+    /* plain chunks laid out in object order: the rest of the range */
+    uint64_t ahead = c->stored_len;
+    if (!c->comp && r->end > r->starts[r->loading] + ahead) ahead = r->end - r->starts[r->loading];
     uint32_t off = c->off, len = c->stored_len, done = 0;
     int i0 = (int)(off / st->frag_len);
     rc = 0;
     if ((off + len - 1) / st->frag_len == (uint32_t)i0 || len == 0) {
-        rc = frag_view(r, c->stripe, i0, off % st->frag_len, len, out);
-        if (rc == 0) return 0;
+        rc = frag_view(r, c->stripe, i0, off % st->frag_len, len, ahead, out);
+        if (rc == 0) {
+            *vfrag = i0;
+            return 0;
+        }
     } else if ((rc = ensure_buf(tmp, tcap, len)) == 0) {
         while (done < len) {
             int i = (int)(off / st->frag_len);
@@ -319,7 +375,7 @@ static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, const uint8
             uint32_t n = st->frag_len - foff;
             const uint8_t *p;
             if (n > len - done) n = len - done;
-            if ((rc = frag_view(r, c->stripe, i, foff, n, &p)) < 0) break;
+            if ((rc = frag_view(r, c->stripe, i, foff, n, n, &p)) < 0) break;
             memcpy(*tmp + done, p, n);
             off += n;
             done += n;
@@ -359,12 +415,17 @@ static int decode_chunk(const hs__chunk_rec_t *c, const uint8_t *stored, uint8_t
 }
 
 /* Makes chunk idx current: r->cptr points at its raw bytes (in a
- * fragment window for a plain chunk, else decompressed into cbuf). */
+ * view into a fragment for a plain chunk, else decompressed into cbuf). */
 static int load_chunk(hs_obj_reader_t *r, long idx)
 {
     hs__chunk_rec_t c;
     const hs__mchunk_t *mc = &r->m.chunks[idx];
-    int rc = hs__get_chunk(r->txn, mc->hash, &c);
+    int rc = 0;
+    if (r->nidx == idx)
+        c = r->nrec;
+    else
+        rc = hs__get_chunk(r->txn, mc->hash, &c);
+    r->nidx = -1;
     if (rc < 0) return rc == HS_ENOENT ? HS_EIO : rc;
     if (c.raw_len != mc->raw_len || (!c.comp && c.stored_len != c.raw_len)) return HS_ECORRUPT;
     r->cur = -1;
@@ -372,7 +433,8 @@ static int load_chunk(hs_obj_reader_t *r, long idx)
     r->loading = idx;
     const uint8_t *stored;
     bool degraded;
-    if ((rc = read_stored(r, &c, &stored, &r->sbuf, &r->scap, &degraded)) < 0) return rc;
+    int vfrag;
+    if ((rc = read_stored(r, &c, &stored, &r->sbuf, &r->scap, &degraded, &vfrag)) < 0) return rc;
     if (c.comp) {
         if ((rc = ensure_buf(&r->cbuf, &r->ccap, c.raw_len)) < 0) return rc;
         if ((rc = decode_chunk(&c, stored, r->cbuf)) < 0) return rc;
@@ -383,31 +445,44 @@ static int load_chunk(hs_obj_reader_t *r, long idx)
     r->cptr = stored;
     r->cur = idx;
     r->crec = c;
-    r->cwin = !c.comp && !degraded && r->win && stored >= r->win &&
-              stored + c.stored_len <= r->win + (size_t)r->winb * HS_OBJ_BLOCK;
+    r->cfrag = c.comp || degraded ? -1 : vfrag;
     return 0;
 }
 
 /* After the current chunk: while the next chunks sit right after it in
- * the same verified window (a sequential object written in one put), make
- * them current and return how many more bytes the view can cover. */
+ * the same fragment (a sequential object written in one put) and their
+ * blocks verify, make them current and return how many more bytes the
+ * view can cover. A failure just ends the view: the next read meets it
+ * again and takes the degraded path. */
 static uint64_t extend_view(hs_obj_reader_t *r, uint64_t want)
 {
     uint64_t got = 0;
-    while (got < want && r->cwin && r->cur + 1 < (long)r->m.nchunks) {
+    while (got < want && r->cfrag >= 0 && r->cur + 1 < (long)r->m.nchunks) {
         long nx = r->cur + 1;
         hs__chunk_rec_t c;
-        if (hs__get_chunk(r->txn, r->m.chunks[nx].hash, &c) < 0 || c.comp ||
+        if (hs__get_chunk(r->txn, r->m.chunks[nx].hash, &c) < 0) break;
+        /* the same snapshot: load_chunk may use it if the view ends here */
+        r->nidx = nx;
+        r->nrec = c;
+        if (c.comp ||
             c.stripe != r->fstripe || c.raw_len != r->m.chunks[nx].raw_len ||
-            c.off != r->crec.off + r->crec.stored_len)
+            c.stored_len != c.raw_len || c.off != r->crec.off + r->crec.stored_len ||
+            c.stored_len == 0)
             break;
-        uint32_t f = r->fst.frag_len, bs = HS_OBJ_BLOCK;
-        if ((int)(c.off / f) != r->wfrag || (c.off + c.stored_len - 1) / f != c.off / f ||
-            c.off % f + c.stored_len > r->w1 * bs || c.off % f < r->w0 * bs)
+        uint32_t f = r->fst.frag_len;
+        if ((int)(c.off / f) != r->cfrag || (c.off + c.stored_len - 1) / f != c.off / f ||
+            (uint64_t)c.off + c.stored_len > r->fst.data_len)
             break;
+        /* the same fragment: earlier views into it stay valid */
+        const uint8_t *p;
+        uint64_t ahead = r->end > r->starts[nx] ? r->end - r->starts[nx] : 0;
+        if (frag_view(r, c.stripe, r->cfrag, c.off % f, c.stored_len,
+                      ahead > c.stored_len ? ahead : c.stored_len, &p) < 0)
+            break;
+        r->nidx = -1;
         r->cur = nx;
         r->crec = c;
-        r->cptr = r->win + (c.off % f - r->w0 * bs);
+        r->cptr = p;
         got += c.raw_len;
     }
     return got;
@@ -453,8 +528,9 @@ int hs_obj_get_open(hs_objects_t *s, const char *name, uint64_t off, uint64_t le
     if (!r) return HS_ENOMEM;
     r->s = s;
     r->cur = -1;
-    r->winb = (s->cdc.max + HS_OBJ_BLOCK - 1) / HS_OBJ_BLOCK + 1;
-    if (r->winb < WIN_BLOCKS) r->winb = WIN_BLOCKS;
+    r->cfrag = -1;
+    r->nidx = -1;
+    r->bfrag = -1;
     r->lockfd = -1;
     for (int i = 0; i < HS_EC_MAX; i++)
         r->fd[i] = -1;
@@ -503,14 +579,7 @@ static long seek_chunk(hs_obj_reader_t *r)
 {
     long idx = r->cur;
     if (idx >= 0 && r->pos >= r->starts[idx] && r->pos < r->starts[idx + 1]) return idx;
-    long lo = 0, hi = (long)r->m.nchunks - 1;
-    while (lo < hi) { /* binary search the chunk holding pos */
-        long mid = (lo + hi + 1) / 2;
-        if (r->starts[mid] <= r->pos)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
+    long lo = chunk_at(r, r->pos);
     int rc = load_chunk(r, lo);
     return rc < 0 ? rc : lo;
 }
@@ -549,7 +618,8 @@ void hs_obj_get_close(hs_obj_reader_t *r)
     if (!r) return;
     if (r->name && r->pos > 0) hs__access_record(r->s, r->name);
     close_frags(r);
-    free(r->win);
+    free(r->fbuf);
+    free(r->vok);
     hs_kv_txn_abort(r->txn);
     hs__unlock(r->lockfd);
     hs__manifest_free(&r->m);

@@ -81,6 +81,10 @@ int hs__frag_hdr_parse(const uint8_t *buf, size_t len, hs__frag_hdr_t *h);
 /* Reads payload blocks [b0, b1) into buf, verifying each block's CRC.
  * Returns bytes read, or HS_ECORRUPT / HS_EIO. */
 long hs__frag_read_blocks(int fd, const hs__frag_hdr_t *h, uint32_t b0, uint32_t b1, uint8_t *buf);
+/* Whether byte off of a file is in the page cache (a non-blocking 1-byte
+ * read). Readers probe the end of a fragment and skip the readahead hint
+ * when it is cached: the hint's page-cache walk costs more. */
+bool hs__frag_cached(int fd, uint64_t off);
 /* fsyncs a file or directory by path (0 if it does not exist and
  * missing_ok). */
 int hs__fsync_path(const char *path, bool missing_ok);

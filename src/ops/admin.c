@@ -1,12 +1,14 @@
 /* Admin endpoint handlers. */
 #include "ops/admin.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/listeners.h"
 #include "core/log.h"
@@ -24,6 +26,71 @@ typedef struct admin {
 static void free_buf(void *p)
 {
     free(p);
+}
+
+/* JSON documents other modules serve here (hs_admin_hook). */
+#define MAX_HOOKS 8
+static struct hook {
+    char path[64];
+    int (*fn)(void *arg, hs_buf_t *out);
+    void *arg;
+} hooks[MAX_HOOKS];
+static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int hs_admin_hook(const char *path, int (*fn)(void *arg, hs_buf_t *out), void *arg)
+{
+    int rc = HS_ELIMIT;
+    if (strlen(path) >= sizeof(hooks[0].path))
+        return HS_EINVAL;
+    pthread_mutex_lock(&hooks_lock);
+    for (int i = 0; i < MAX_HOOKS; i++)
+        if (hooks[i].fn && strcmp(hooks[i].path, path) == 0)
+            rc = HS_EEXIST;
+    for (int i = 0; rc == HS_ELIMIT && i < MAX_HOOKS; i++)
+        if (!hooks[i].fn) {
+            snprintf(hooks[i].path, sizeof(hooks[i].path), "%s", path);
+            hooks[i].fn = fn;
+            hooks[i].arg = arg;
+            rc = 0;
+        }
+    pthread_mutex_unlock(&hooks_lock);
+    return rc;
+}
+
+void hs_admin_unhook(const char *path)
+{
+    pthread_mutex_lock(&hooks_lock);
+    for (int i = 0; i < MAX_HOOKS; i++)
+        if (hooks[i].fn && strcmp(hooks[i].path, path) == 0)
+            hooks[i].fn = NULL;
+    pthread_mutex_unlock(&hooks_lock);
+}
+
+/* Answers req from a hook for its path; false if there is none. */
+static bool serve_hook(hs_http_req_t *req, hs_str_t path)
+{
+    hs_buf_t b = HS_BUF_INIT;
+    int rc = 1;
+    pthread_mutex_lock(&hooks_lock); /* held while fn runs: unhook waits for it */
+    for (int i = 0; rc == 1 && i < MAX_HOOKS; i++)
+        if (hooks[i].fn && strlen(hooks[i].path) == path.len &&
+            memcmp(hooks[i].path, path.base, path.len) == 0)
+            rc = hooks[i].fn(hooks[i].arg, &b);
+    pthread_mutex_unlock(&hooks_lock);
+    if (rc == 1)
+        return false;
+    if (rc != 0) {
+        hs_buf_free(&b);
+        hs_http_respond_text(req, 500, "state unavailable");
+        return true;
+    }
+    hs_http_resp_start(req, 200, (int64_t)hs_buf_len(&b));
+    HS_HTTP_HEADER_LIT(req, "Content-Type", "application/json");
+    HS_HTTP_HEADER_LIT(req, "Cache-Control", "no-store");
+    hs_http_resp_body(req, hs_buf_data(&b), hs_buf_len(&b));
+    hs_http_resp_end(req);
+    hs_buf_free(&b);
+    return true;
 }
 
 static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
@@ -73,6 +140,8 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
         hs_http_resp_end(req);
         return;
     }
+    if (serve_hook(req, path))
+        return;
     hs_http_respond_text(req, 404, "try /healthz, /metrics or /admin/status");
 }
 

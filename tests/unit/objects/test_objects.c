@@ -534,6 +534,207 @@ static void test_random_ranges(void **state)
     hs_objects_close(s);
 }
 
+static hs_objects_t *open_medium(void)
+{
+    /* fragments of four 64 KiB checksum blocks (stripes of 1 MiB), so
+     * reads start, end and read ahead inside fragments */
+    hs_objects_opts_t o = {.ndrives = 6,
+                           .chunk_min = 4096,
+                           .chunk_avg = 16384,
+                           .chunk_max = 65536,
+                           .frag_max = 262144,
+                           .no_fsync = true};
+    hs_objects_t *s;
+    assert_int_equal(hs_objects_open(dir, &o, &s), 0);
+    return s;
+}
+
+/* Reads [off, off+len) both ways (copies, and views of odd sizes) and
+ * compares with the source. */
+static void expect_range(hs_objects_t *s, const char *name, const uint8_t *p, size_t n,
+                         uint64_t off, uint64_t len, unsigned seed)
+{
+    size_t want = len >= n - off ? n - off : (size_t)len;
+    uint8_t *b;
+    size_t bl;
+    assert_int_equal(get(s, name, off, len, &b, &bl), 0);
+    assert_int_equal(bl, want);
+    assert_memory_equal(b, p + off, want);
+    free(b);
+    hs_obj_reader_t *r;
+    assert_int_equal(hs_obj_get_open(s, name, off, len, &r), 0);
+    const void *v;
+    long m;
+    size_t at = 0;
+    while ((m = hs_obj_read_view(r, &v, 1 + (seed = seed * 1103515245u + 12345u) % 300000)) > 0) {
+        assert_true(at + (size_t)m <= want);
+        assert_memory_equal(v, p + off + at, (size_t)m);
+        at += (size_t)m;
+    }
+    assert_int_equal(m, 0);
+    assert_int_equal(at, want);
+    hs_obj_get_close(r);
+}
+
+static void test_ranges_across_blocks_and_fragments(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_medium();
+    size_t n = (3u << 20) + 12345;
+    uint8_t *p = rnd(n, 21);
+    put(s, "o", p, n, HS_TIER_HOT, NULL);
+    /* The first stripe's data starts at object offset 0: every multiple
+     * of 64 KiB there is a block edge, every 256 KiB a fragment edge;
+     * later stripes shift them, and the longer reads cross stripes. */
+    static const int64_t dv[] = {-65537, -1, 0, 1, 4093};
+    static const uint64_t lens[] = {1, 2, 65535, 65537, 262147};
+    unsigned seed = 1;
+    for (uint64_t m = 0; m <= n; m += 65536)
+        for (size_t i = 0; i < sizeof(dv) / sizeof(dv[0]); i++) {
+            if ((int64_t)m + dv[i] < 0 || m + dv[i] >= n) continue;
+            uint64_t off = m + dv[i];
+            for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++)
+                expect_range(s, "o", p, n, off, lens[j], seed++);
+        }
+    expect_range(s, "o", p, n, 1, UINT64_MAX, seed++);
+    expect_range(s, "o", p, n, n - 1, UINT64_MAX, seed++);
+    expect_range(s, "o", p, n, n, UINT64_MAX, seed++); /* empty, at the end */
+    /* the same bytes through zstd chunks (warm) */
+    put(s, "w", p, n, HS_TIER_WARM, NULL);
+    for (uint64_t off = 1; off < n; off += 262147)
+        expect_range(s, "w", p, n, off, 300001, seed++);
+    uint64_t det, rep_n;
+    hs_objects_counters(s, &det, &rep_n);
+    assert_int_equal(det, 0);
+    free(p);
+    hs_objects_close(s);
+}
+
+/* Fragment payload geometry from a fragment file's header. */
+static void frag_geom(const char *path, uint32_t *hdr_len, uint32_t *frag_len)
+{
+    uint8_t h[64];
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, h, 64, 0), 64);
+    close(fd);
+    *hdr_len = (uint32_t)h[12] | (uint32_t)h[13] << 8 | (uint32_t)h[14] << 16 | (uint32_t)h[15] << 24;
+    *frag_len = (uint32_t)h[28] | (uint32_t)h[29] << 8 | (uint32_t)h[30] << 16 | (uint32_t)h[31] << 24;
+}
+
+/* Calls fn on every fragment file of drive i. */
+static void each_frag(int i, void (*fn)(const char *path))
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/drives/d%02d", dir, i);
+    DIR *dd = opendir(path);
+    assert_non_null(dd);
+    struct dirent *de;
+    while ((de = readdir(dd))) {
+        if (de->d_name[0] == '.') continue;
+        char f[1024];
+        snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+        fn(f);
+    }
+    closedir(dd);
+}
+
+/* Flips a byte in the last block of data fragment flip_index of every
+ * stripe (one fragment per stripe: within what RS 4+2 repairs). */
+static int flipped, flip_index;
+static void flip_last_block(const char *path)
+{
+    uint32_t hl, fl;
+    size_t len = strlen(path);
+    if (len < 3 || atoi(path + len - 2) != flip_index || path[len - 3] != '.') return;
+    frag_geom(path, &hl, &fl);
+    if (fl <= 65536) return; /* one block: not what this test is after */
+    flip_byte(path, (long)hl + fl - 100);
+    flipped++;
+}
+
+static void flip_last_blocks(int index)
+{
+    flipped = 0;
+    flip_index = index;
+    for (int i = 0; i < 6; i++)
+        each_frag(i, flip_last_block);
+    assert_true(flipped > 0);
+}
+
+static void test_corrupt_block_in_range(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_medium();
+    size_t n = 2u << 20;
+    uint8_t *p = rnd(n, 22);
+    put(s, "o", p, n, HS_TIER_HOT, NULL);
+    flip_last_blocks(0);
+    uint64_t det, rep_n;
+    /* A range inside the first chunk (<= 64 KiB, so in block 0 of the
+     * first stripe's fragment 0) reads only that block: the bad last
+     * block of the same fragment goes unseen. */
+    expect_range(s, "o", p, n, 10, 90, 3);
+    hs_objects_counters(s, &det, &rep_n);
+    assert_int_equal(det, 0);
+    /* Reading everything meets them: the right bytes still come out (the
+     * stripes are decoded from the other fragments), never the bad ones,
+     * and the fragments are rewritten. */
+    expect_object(s, "o", p, n);
+    hs_objects_counters(s, &det, &rep_n);
+    assert_true(det > 0);
+    assert_true(rep_n > 0);
+    hs_obj_report_t rep;
+    hs_obj_maint_opts_t o = {.verify_data = true};
+    assert_int_equal(hs_objects_fsck(s, &o, &rep), 0);
+    assert_int_equal(rep.frags_corrupt, 0);
+    /* a block in the middle of a range, read through views */
+    flip_last_blocks(1);
+    expect_range(s, "o", p, n, 12345, n - 23456, 4);
+    uint64_t det2;
+    hs_objects_counters(s, &det2, &rep_n);
+    assert_true(det2 > det);
+    assert_int_equal(hs_objects_fsck(s, &o, &rep), 0);
+    free(p);
+    hs_objects_close(s);
+}
+
+static void unlink_file(const char *path)
+{
+    assert_int_equal(unlink(path), 0);
+}
+
+static void test_reader_during_heal(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_medium();
+    size_t n = 3u << 20;
+    uint8_t *p = rnd(n, 23);
+    put(s, "o", p, n, HS_TIER_HOT, NULL);
+    hs_obj_reader_t *r;
+    assert_int_equal(hs_obj_get_open(s, "o", 0, UINT64_MAX, &r), 0);
+    uint8_t *b = malloc(n);
+    size_t at = 0;
+    long k = hs_obj_read(r, b, 100000);
+    assert_int_equal(k, 100000);
+    at += (size_t)k;
+    /* a drive is lost and healed (fragments renamed into place) while the
+     * reader is in the middle of the object */
+    each_frag(0, unlink_file);
+    hs_obj_report_t rep;
+    assert_int_equal(hs_objects_heal(s, NULL, &rep), 0);
+    assert_true(rep.frags_rebuilt > 0);
+    while ((k = hs_obj_read(r, b + at, 77777)) > 0)
+        at += (size_t)k;
+    assert_int_equal(k, 0);
+    assert_int_equal(at, n);
+    assert_memory_equal(b, p, n);
+    hs_obj_get_close(r);
+    free(b);
+    free(p);
+    hs_objects_close(s);
+}
+
 static void test_reopen_keeps_config(void **state)
 {
     (void)state;
@@ -570,6 +771,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads_share_a_handle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_scrub_repairs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ranges_across_blocks_and_fragments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_block_in_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_during_heal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_config, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
