@@ -138,6 +138,7 @@ static void miss_table(size_t nreq)
     } wl[] = {{"zipf-0.8", 0.8, 0}, {"zipf-1.0", 1.0, 0}, {"zipf-1.2", 1.2, 0},
               {"zipf-1.0+scan", 1.0, 1}};
     static const double frac[] = {0.001, 0.01, 0.1};
+    const char *only_frac = getenv("L2_FRAC"); /* one cache size, e.g. 0.1 */
     double ratio_sum[HS_L2_NPOLICIES] = {0};
     int rows = 0;
     uint64_t ws = 0;
@@ -157,6 +158,8 @@ static void miss_table(size_t nreq)
         size_t len;
         uint32_t *t = zipf_trace(wl[w].s, nkeys, nreq, 42 + w, wl[w].scans, &len);
         for (size_t f = 0; f < sizeof(frac) / sizeof(frac[0]); f++) {
+            if (only_frac && fabs(frac[f] - atof(only_frac)) > 1e-9)
+                continue;
             double mr[HS_L2_NPOLICIES];
             unsigned shards = 0;
             for (int p = 0; p < HS_L2_NPOLICIES; p++) {

@@ -66,7 +66,8 @@ typedef struct hs_balance_opts {
 } hs_balance_opts_t;
 
 /* One request's path through the pool: the backends tried and the one in
- * use. Zero it (or hs_balance_req_init) before the first pick. */
+ * use. hs_balance_req_init it before the first pick (a zeroed struct reads
+ * as "backend 0 in use"). */
 typedef struct hs_balance_req {
     int backend;       /* in use, or -1 */
     unsigned tries;    /* picks made */

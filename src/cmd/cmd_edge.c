@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "balance/balance.h"
+#include "cmd/roles.h"
 #include "cmd/serve.h"
 #include "core/err.h"
 #include "edge/proxy.h"
@@ -22,7 +23,7 @@ static int pool_json(void *arg, hs_buf_t *out)
     return hs_balance_pool_json(arg, out);
 }
 
-static hs_balance_pool_t *make_pool(const hs_config_t *cfg, int *err)
+static hs_balance_pool_t *make_pool(const hs_config_t *cfg, const char *origins, int *err)
 {
     hs_balance_opts_t bo = {
         .name = "edge",
@@ -49,21 +50,23 @@ static hs_balance_pool_t *make_pool(const hs_config_t *cfg, int *err)
         .retry_budget_min_per_s = (unsigned)cfg->balance_retry_budget_min,
         .try_timeout_ms = cfg->balance_try_timeout,
     };
-    return hs_balance_pool_new_list(&bo, cfg->edge_origin, cfg->balance_fallback, err);
+    return hs_balance_pool_new_list(&bo, origins, cfg->balance_fallback, err);
 }
 
-static int worker(const hs_config_t *cfg, int ready_fd)
+int hs_cmd_edge_open(const hs_config_t *cfg, const char *origins, bool admin, hs_cmd_edge_t *e)
 {
     int err = 0;
-    hs_balance_pool_t *pool = make_pool(cfg, &err);
-    if (!pool || (err = hs_balance_pool_start(pool)) != 0) {
+    *e = (hs_cmd_edge_t){0};
+    e->pool = make_pool(cfg, origins, &err);
+    if (!e->pool || (err = hs_balance_pool_start(e->pool)) != 0) {
         fprintf(stderr, "hyperscale edge: origins: %s\n", hs_strerror(err));
-        hs_balance_pool_release(pool);
-        return 1;
+        hs_balance_pool_release(e->pool);
+        e->pool = NULL;
+        return err ? err : HS_ENOMEM;
     }
-    bool hooked = admin_addr && hs_admin_hook("/admin/balance", pool_json, pool) == 0;
-    hs_edge_opts_t eo = {
-        .pool = pool,
+    e->hooked = admin && hs_admin_hook("/admin/balance", pool_json, e->pool) == 0;
+    e->eo = (hs_edge_opts_t){
+        .pool = e->pool,
         .origin_host = cfg->edge_origin_host,
         .memory_bytes = cfg->edge_memory_bytes,
         .object_max = cfg->edge_object_max,
@@ -80,18 +83,39 @@ static int worker(const hs_config_t *cfg, int ready_fd)
                 .max_idle_per_upstream = (uint32_t)cfg->upstream_max_idle,
             },
     };
-    hs_http_role_arg_t http = {
+    return 0;
+}
+
+hs_http_role_arg_t hs_cmd_edge_role(const hs_config_t *cfg, hs_cmd_edge_t *e, const char *listen)
+{
+    return (hs_http_role_arg_t){
         .what = "edge",
-        .server = hs_serve_http_opts(cfg, cfg->listen),
+        .server = hs_serve_http_opts(cfg, listen),
         .make = make,
         .destroy = hs_edge_proxy_free,
-        .ctx = &eo,
+        .ctx = &e->eo,
     };
-    int rc = hs_serve_http_worker(cfg, ready_fd, &http, admin_addr, "edge");
-    if (hooked)
+}
+
+void hs_cmd_edge_close(hs_cmd_edge_t *e)
+{
+    if (e->hooked)
         hs_admin_unhook("/admin/balance");
-    hs_balance_pool_stop(pool);
-    hs_balance_pool_release(pool); /* handlers still alive keep their reference */
+    if (e->pool) {
+        hs_balance_pool_stop(e->pool);
+        hs_balance_pool_release(e->pool); /* handlers still alive keep their reference */
+    }
+    *e = (hs_cmd_edge_t){0};
+}
+
+static int worker(const hs_config_t *cfg, int ready_fd)
+{
+    hs_cmd_edge_t e;
+    if (hs_cmd_edge_open(cfg, cfg->edge_origin, admin_addr != NULL, &e) != 0)
+        return 1;
+    hs_http_role_arg_t http = hs_cmd_edge_role(cfg, &e, cfg->listen);
+    int rc = hs_serve_http_worker(cfg, ready_fd, &http, admin_addr, "edge");
+    hs_cmd_edge_close(&e);
     return rc;
 }
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cmd/objopts.h"
-#include "cmd/origin_run.h"
+#include "cmd/roles.h"
 #include "cmd/serve.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -14,8 +14,7 @@ static hs_http_handler_t *make(void *ctx, int *err)
     return hs_origin_handler_new(ctx, err);
 }
 
-int hs_cmd_origin_worker(const hs_config_t *cfg, int ready_fd, const char *admin_addr,
-                         const char *role)
+int hs_cmd_origin_open(const hs_config_t *cfg, const char *role, hs_origin_t **out)
 {
     hs_cmd_objopts_t oo;
     hs_cmd_objopts(cfg, &oo);
@@ -30,40 +29,47 @@ int hs_cmd_origin_worker(const hs_config_t *cfg, int ready_fd, const char *admin
         .objects = oo.o,
         .background = true,
     };
-    hs_origin_t *o;
     bool created = false;
-    int rc = hs_origin_open(&opts, &o, &created);
+    int rc = hs_origin_open(&opts, out, &created);
     hs_cmd_objopts_free(&oo);
     if (rc) {
         fprintf(stderr, "hyperscale %s: cannot open the data directory %s: %s\n", role, cfg->data,
                 hs_strerror(rc));
-        return 1;
+        return rc;
     }
     if (created) {
         const char *ak, *sk;
-        hs_origin_credentials(o, &ak, &sk);
+        hs_origin_credentials(*out, &ak, &sk);
         printf("S3 credentials made for %s (kept in %s/credentials):\n"
                "  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n",
                cfg->data, cfg->data, ak, sk);
         fflush(stdout);
     }
-    hs_http_role_arg_t http = {
+    return 0;
+}
+
+hs_http_role_arg_t hs_cmd_origin_role(const hs_config_t *cfg, hs_origin_t *o, const char *listen)
+{
+    return (hs_http_role_arg_t){
         .what = "s3",
-        .server = hs_serve_http_opts(cfg, cfg->listen),
+        .server = hs_serve_http_opts(cfg, listen),
         .make = make,
         .destroy = hs_origin_handler_free,
         .ctx = o,
     };
-    rc = hs_serve_http_worker(cfg, ready_fd, &http, admin_addr, role);
-    hs_origin_close(o);
-    return rc;
 }
 
 static const char *admin_addr;
 
 static int worker(const hs_config_t *cfg, int ready_fd)
 {
-    return hs_cmd_origin_worker(cfg, ready_fd, admin_addr, "origin");
+    hs_origin_t *o;
+    if (hs_cmd_origin_open(cfg, "origin", &o) != 0)
+        return 1;
+    hs_http_role_arg_t http = hs_cmd_origin_role(cfg, o, cfg->listen);
+    int rc = hs_serve_http_worker(cfg, ready_fd, &http, admin_addr, "origin");
+    hs_origin_close(o);
+    return rc;
 }
 
 static unsigned listens(const hs_config_t *cfg, hs_listen_spec_t *out, unsigned max)

@@ -91,18 +91,29 @@ const hs_role_t hs_http_role = {
     .free = http_free,
 };
 
-int hs_serve_http_worker(const hs_config_t *cfg, int ready_fd, hs_http_role_arg_t *http,
-                         const char *admin_addr, const char *role)
+int hs_serve_http_workers(const hs_config_t *cfg, int ready_fd, hs_http_role_arg_t *const *https,
+                          unsigned n, const char *admin_addr, const char *role)
 {
     hs_admin_opts_t admin = {.listen = admin_addr, .role = role};
-    const hs_role_t *roles[] = {&hs_http_role, &hs_admin_role, NULL};
-    void *args[] = {http, &admin, NULL};
+    const hs_role_t *roles[HS_SERVE_MAX_HTTP + 2];
+    void *args[HS_SERVE_MAX_HTTP + 2];
+    if (n == 0 || n > HS_SERVE_MAX_HTTP)
+        return 1;
+    for (unsigned i = 0; i < n; i++) {
+        roles[i] = &hs_http_role;
+        args[i] = https[i];
+    }
+    roles[n] = &hs_admin_role;
+    args[n] = &admin;
+    roles[n + 1] = NULL;
+    args[n + 1] = NULL;
     hs_workers_opts_t wo = {
         .threads = (unsigned)cfg->workers,
         .drain_timeout_ms = cfg->drain_timeout,
         .ready_fd = ready_fd,
     };
-    /* One shield for the whole process: its limits hold across threads. */
+    /* One shield for the whole process: its limits hold across threads.
+     * It guards the first (public) server only: the others are internal. */
     hs_shield_opts_t so;
     hs_shield_t *shield = NULL;
     char err[256];
@@ -117,13 +128,19 @@ int hs_serve_http_worker(const hs_config_t *cfg, int ready_fd, hs_http_role_arg_
             hs_shield_opts_free(&so);
             return 1;
         }
-        http->server.gate = hs_shield_gate(shield);
+        https[0]->server.gate = hs_shield_gate(shield);
     }
     hs_shield_opts_free(&so);
     int rc = hs_workers_run(roles, args, &wo) == 0 ? 0 : 1;
-    http->server.gate = NULL;
+    https[0]->server.gate = NULL;
     hs_shield_free(shield);
     return rc;
+}
+
+int hs_serve_http_worker(const hs_config_t *cfg, int ready_fd, hs_http_role_arg_t *http,
+                         const char *admin_addr, const char *role)
+{
+    return hs_serve_http_workers(cfg, ready_fd, &http, 1, admin_addr, role);
 }
 
 unsigned hs_serve_http_listens(const hs_config_t *cfg, const char *admin_addr,

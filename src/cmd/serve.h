@@ -29,6 +29,12 @@ extern const hs_role_t hs_http_role;
 int hs_serve_http_worker(const hs_config_t *cfg, int ready_fd, hs_http_role_arg_t *http,
                          const char *admin_addr, const char *role);
 
+/* Several HTTP roles in one worker (each on its own sockets, all on the
+ * same threads): https[0] is the public one the shield guards. */
+#define HS_SERVE_MAX_HTTP 4
+int hs_serve_http_workers(const hs_config_t *cfg, int ready_fd, hs_http_role_arg_t *const *https,
+                          unsigned n, const char *admin_addr, const char *role);
+
 /* The listening sockets of hs_serve_http_worker: cfg->listen once per
  * thread, and admin_addr (if set) once. */
 unsigned hs_serve_http_listens(const hs_config_t *cfg, const char *admin_addr,

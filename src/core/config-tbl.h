@@ -53,6 +53,7 @@ HS_CFG(edge_purge_token, "edge.purge_token", STR, "", "token a PURGE request mus
 HS_CFG(edge_disk_path, "edge.disk_path", STR, "", "edge disk tier directory (one subdirectory per worker thread, kept across restarts); empty = no disk tier")
 HS_CFG(edge_disk_bytes, "edge.disk_bytes", SIZE, "1g", "edge disk tier size per worker thread")
 /* ---- origin (S3 API) ---- */
+HS_CFG(up_origin_listen, "up.origin_listen", ADDR, "127.0.0.1:8081", "where `hyperscale up` runs the S3 origin behind its edge (keep it on loopback)")
 HS_CFG(origin_region, "origin.region", STR, "us-east-1", "region the S3 API signs with and reports")
 HS_CFG(origin_domain, "origin.domain", STR, "localhost", "virtual-host-style base domain: BUCKET.<domain> names a bucket; empty = path-style only")
 HS_CFG(origin_max_skew, "origin.max_skew", DURATION, "15m", "largest difference between a request's signed time and ours (else RequestTimeTooSkewed)")

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/container.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -166,7 +167,7 @@ static void pump(worker_t *w)
 
 static void on_timerfd(hs_loop_t *loop, hs_io_t *io, unsigned events)
 {
-    worker_t *w = (worker_t *)((char *)io - offsetof(worker_t, tio));
+    worker_t *w = hs_container_of(io, worker_t, tio);
     uint64_t expirations;
     if (read(w->tfd, &expirations, sizeof(expirations)) < 0) {
         /* spurious wake-up (EAGAIN): the timer stays armed */
@@ -385,7 +386,7 @@ static void cut(worker_t *w, uint64_t now)
 
 static void on_tick(hs_loop_t *loop, hs_timer_t *t)
 {
-    worker_t *w = (worker_t *)((char *)t - offsetof(worker_t, tick));
+    worker_t *w = hs_container_of(t, worker_t, tick);
     uint64_t now = mono_ns();
     if (w->done) return;
     advance(w, now);

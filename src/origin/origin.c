@@ -177,7 +177,8 @@ long hs_origin_reconcile(hs_origin_t *o)
     names_t refs = {0}, gone = {0};
     int rc = hs_meta_each_segment(o->meta, add_ref, &refs);
     if (!rc) {
-        qsort(refs.v, refs.n, sizeof(char *), cmp_str);
+        if (refs.n)
+            qsort(refs.v, refs.n, sizeof(char *), cmp_str);
         scan_t s = {&refs, &gone};
         rc = hs_obj_list(o->objs, "o/", check_obj, &s);
     }

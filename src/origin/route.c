@@ -97,6 +97,8 @@ bool hs__s3_has_param(const s3route_t *rt, const char *name)
     return hs__s3_param(rt, name) != NULL;
 }
 
+/* '+' stays '+' (as SigV4's canonical query reads it): S3 clients send a
+ * space as %20, so a '+' they send means a plus. */
 static int parse_query(hs_str_t q, hs_arena_t *a, s3route_t *rt, s3_route_err_t *err)
 {
     rt->params = hs_arena_alloc(a, sizeof(s3param_t) * MAX_PARAMS);
@@ -120,8 +122,8 @@ static int parse_query(hs_str_t q, hs_arena_t *a, s3route_t *rt, s3_route_err_t 
             p->value = hs_arena_alloc(a, vlen + 1);
             if (!p->name || !p->value)
                 return HS_ENOMEM;
-            long nl = hs__s3_pct_decode(q.base + i, nlen, p->name, true);
-            long vl = eq ? hs__s3_pct_decode(eq + 1, vlen, p->value, true) : 0;
+            long nl = hs__s3_pct_decode(q.base + i, nlen, p->name, false);
+            long vl = eq ? hs__s3_pct_decode(eq + 1, vlen, p->value, false) : 0;
             if (nl < 0 || vl < 0) {
                 *err = (s3_route_err_t){"InvalidArgument", "bad percent-encoding in the query"};
                 return HS_EINVAL;

@@ -270,7 +270,8 @@ def up_serves_admin():
     d = hslib.tmpdir("hs-up-")
     admin, public = hslib.free_port(), hslib.free_port()
     s = hslib.Server(hslib.hs_argv("up", "--admin", "127.0.0.1:%d" % admin, "--listen", "127.0.0.1:%d" % public,
-                                   "--data", d), port=admin, name="up").start()
+                                   "--origin-listen", "127.0.0.1:%d" % hslib.free_port(), "--data", d,
+                                   "--workers", "1"), port=admin, name="up").start()
     r = http_get(admin, "/healthz")
     assert r.status == 200 and r.body == b"ok\n", r
     _, fams = metrics(admin)

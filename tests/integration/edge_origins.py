@@ -67,9 +67,9 @@ class NamedOrigin(edgelib.Origin):
             return sum(n for p, n in self.counts.items() if p.startswith(prefix))
 
 
-def start(origins, fallbacks=(), sets=(), name="edge-origins"):
+def start(origins, fallbacks=(), sets=(), name="edge-origins", workers=1):
     port, admin = hslib.free_port(), hslib.free_port()
-    argv = ["edge", "--listen", "127.0.0.1:%d" % port, "--workers", 1,
+    argv = ["edge", "--listen", "127.0.0.1:%d" % port, "--workers", workers,
             "--admin", "127.0.0.1:%d" % admin]
     for o in origins:
         argv += ["--origin", o.url]
@@ -178,7 +178,8 @@ def fallback_serves_when_every_primary_is_down():
 @test
 def maglev_keeps_each_url_on_one_origin():
     origins = [NamedOrigin(n) for n in "abc"]
-    e = start(origins, sets=["balance.algorithm=maglev"])
+    # two worker threads: each has its own view, the tables are the pool's
+    e = start(origins, sets=["balance.algorithm=maglev"], workers=2)
     try:
         paths = ["/m/%d" % i for i in range(30)]
         for p in paths:

@@ -165,7 +165,7 @@ def up_first_start_makes_credentials():
     data = os.path.join(tmp, "data")
     port, admin = free_port(), free_port()
     argv = hs_argv("up", "--listen", "127.0.0.1:%d" % port, "--admin", "127.0.0.1:%d" % admin,
-                   "--data", data, "--workers", "1")
+                   "--origin-listen", "127.0.0.1:%d" % free_port(), "--data", data, "--workers", "1")
     try:
         for start in (1, 2):
             srv = Server(argv, port=port, name="up").start(timeout=20)
@@ -188,6 +188,20 @@ def up_first_start_makes_credentials():
             p = subprocess.run(["/usr/bin/aws", "--endpoint-url", url, "s3", "ls"], capture_output=True,
                                text=True, env=env, timeout=60)
             assert p.returncode == 0 and "upbucket" in p.stdout, (p.stdout, p.stderr)
+            if start == 1:
+                # through the edge: a public object is a cache hit the second time
+                src = os.path.join(tmp, "pub.txt")
+                with open(src, "w") as f:
+                    f.write("public bytes")
+                for a in (["s3api", "put-bucket-acl", "--bucket", "upbucket", "--acl", "public-read"],
+                          ["s3", "cp", src, "s3://upbucket/pub.txt", "--cache-control", "max-age=60"]):
+                    subprocess.run(["/usr/bin/aws", "--endpoint-url", url, *a], check=True,
+                                   capture_output=True, env=env, timeout=60)
+                import urllib.request
+                for i in range(2):
+                    r = urllib.request.urlopen(url + "/upbucket/pub.txt", timeout=10)
+                    assert r.read() == b"public bytes"
+                assert r.headers.get("X-Cache", "").startswith("HIT"), dict(r.headers)
             srv.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
