@@ -6,6 +6,7 @@
 
 #include "cmd/roles.h"
 #include "cmd/serve.h"
+#include "cmd/up_origins.h"
 #include "core/log.h"
 #include "origin/origin.h"
 
@@ -45,6 +46,11 @@ static int run(hs_cli_t *cli)
         return hs_cli_fail(cli, "unexpected argument '%s'", cli->argv[0]);
     if (cli->cfg.workers < 0 || cli->cfg.workers > 1024)
         return hs_cli_fail(cli, "--workers %lld: expected 0..1024", (long long)cli->cfg.workers);
+    if (cli->cfg.up_origins < 1 || cli->cfg.up_origins > HS_UP_MAX_ORIGINS)
+        return hs_cli_fail(cli, "--origins %lld: expected 1..%d", (long long)cli->cfg.up_origins,
+                           HS_UP_MAX_ORIGINS);
+    if (cli->cfg.up_origins > 1)
+        return hs_up_origins_run(cli);
     hs_log_info("up", "edge=%s origin=%s admin=%s data=%s", cli->cfg.listen,
                 cli->cfg.up_origin_listen, cli->cfg.admin_listen, cli->cfg.data);
     return hs_serve(cli, worker, listens);
@@ -53,6 +59,7 @@ static int run(hs_cli_t *cli)
 static const hs_cli_opt_t opts[] = {
     {"listen", "ADDR", "listen", "public address: the S3 API through the edge"},
     {"origin-listen", "ADDR", "up.origin_listen", "the S3 origin behind the edge (loopback)"},
+    {"origins", "N", "up.origins", "origin processes behind the edge, on ports from --origin-listen's"},
     {"admin", "ADDR", "admin.listen", "admin endpoint: /metrics, /healthz, /admin/status"},
     {"data", "DIR", "data", "data directory"},
     {"workers", "N", "workers", "event-loop threads (0 = one per core)"},
@@ -65,7 +72,9 @@ const hs_cmd_t hs_cmd_up = {
     .details = "Serves the S3 API on --listen (default 0.0.0.0:8080) through the caching edge;\n"
                "the origin itself listens on --origin-listen (127.0.0.1:8081). Data under\n"
                "--data. Credentials: HYPERSCALE_ACCESS_KEY and HYPERSCALE_SECRET_KEY, else\n"
-               "made at first start and printed. See docs/operations.md and docs/origin.md.",
+               "made at first start and printed. --origins N runs N supervised origin processes\n"
+               "(ports --origin-listen's + 0..N-1) behind the edge's balancer. See\n"
+               "docs/operations.md and docs/origin.md.",
     .uses_config = true,
     .opts = opts,
     .run = run,

@@ -54,6 +54,8 @@ HS_CFG(edge_disk_path, "edge.disk_path", STR, "", "edge disk tier directory (one
 HS_CFG(edge_disk_bytes, "edge.disk_bytes", SIZE, "1g", "edge disk tier size per worker thread")
 /* ---- origin (S3 API) ---- */
 HS_CFG(up_origin_listen, "up.origin_listen", ADDR, "127.0.0.1:8081", "where `hyperscale up` runs the S3 origin behind its edge (keep it on loopback)")
+HS_CFG(up_origins, "up.origins", INT, "1", "S3 origin processes `hyperscale up` runs behind its edge, on up.origin_listen's port + 0..N-1, each supervised (docs/operations.md)")
+HS_CFG(up_origin_check_interval, "up.origin_check_interval", DURATION, "250ms", "with up.origins > 1: how often the edge health-checks each of its origins")
 HS_CFG(origin_region, "origin.region", STR, "us-east-1", "region the S3 API signs with and reports")
 HS_CFG(origin_domain, "origin.domain", STR, "localhost", "virtual-host-style base domain: BUCKET.<domain> names a bucket; empty = path-style only")
 HS_CFG(origin_max_skew, "origin.max_skew", DURATION, "15m", "largest difference between a request's signed time and ours (else RequestTimeTooSkewed)")

@@ -17,7 +17,7 @@ typedef enum hs_l2_policy_kind {
     HS_L2_S3FIFO,
     HS_L2_TINYLFU,
     HS_L2_NPOLICIES,
-    HS_L2_DEFAULT = HS_L2_S3FIFO,
+    HS_L2_DEFAULT = HS_L2_TINYLFU,
 } hs_l2_policy_kind_t;
 
 typedef struct hs_l2_opts {

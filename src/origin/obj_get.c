@@ -358,8 +358,16 @@ static void piece_done(s3req_t *r)
         hs__s3_end(r);
         return;
     }
-    hs_http_resp_body_ref(r->req, g->piece, g->piece_len, free, g->piece);
-    g->piece = NULL;
+    char *piece = g->piece;
+    g->piece = NULL; /* the engine owns it now, even if it frees it at once */
+    hs__s3_hold(r);
+    hs_http_resp_body_ref(r->req, piece, g->piece_len, free, piece);
+    if (!hs__s3_unhold(r))
+        return;
+    if (r->aborted) {
+        hs__s3_end(r);
+        return;
+    }
     g->pos += g->piece_len;
     next_piece(r);
 }
@@ -516,9 +524,11 @@ static void answer(s3req_t *r)
     }
     if (e->has_body) {
         hs_l2_val_ref(g->obj);
+        hs__s3_hold(r);
         hs_http_resp_body_ref(r->req, ent_body(g->obj) + first, (size_t)len, hs_l2_val_release,
                               g->obj);
-        hs__s3_end(r);
+        if (hs__s3_unhold(r))
+            hs__s3_end(r);
         return;
     }
     g->pos = first;

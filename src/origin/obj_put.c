@@ -276,6 +276,7 @@ fail:
 
 static void put_body_cb(hs_http_req_t *req, const char *data, size_t len, int status);
 static void write_done(s3req_t *r);
+static void put_abort(s3req_t *r);
 
 /* Submits a job of this PUT. On a full pool the answer (SlowDown) is out
  * and r is gone: the writer is aborted here, on the loop, since leaving
@@ -321,7 +322,14 @@ static bool kick(s3req_t *r)
     }
     if (p->paused && hs_buf_len(&p->fill) < PIECE) {
         p->paused = false;
-        hs_http_req_pause_body(r->req, false);
+        hs__s3_hold(r);
+        hs_http_req_pause_body(r->req, false); /* may deliver body, or close */
+        if (!hs__s3_unhold(r))
+            return false;
+        if (r->aborted) {
+            put_abort(r);
+            return false;
+        }
     }
     return true;
 }
@@ -410,8 +418,8 @@ static void put_body_cb(hs_http_req_t *req, const char *data, size_t len, int st
 static void put_abort(s3req_t *r)
 {
     putst_t *p = r->st;
-    if (r->busy)
-        return; /* write_done sees r->aborted */
+    if (r->busy || r->hold)
+        return; /* write_done, or our caller, sees r->aborted */
     if (p->w) {
         p->failed = true;
         submit(r, abort_work);
@@ -455,7 +463,10 @@ static void check_done(s3req_t *r)
             hs__s3_reply_rc(r, r->rc);
         return;
     }
+    hs__s3_hold(r);
     hs_http_req_read_body(r->req, put_body_cb);
+    if (hs__s3_unhold(r) && r->aborted)
+        put_abort(r);
 }
 
 static int b64_md5(hs_str_t v, uint8_t out[16])

@@ -77,7 +77,7 @@ int hs_origin_open(const hs_origin_opts_t *opts, hs_origin_t **out, bool *create
             goto fail;
         }
     }
-    long n = hs_origin_reconcile(o);
+    long n = opts->no_reconcile ? 0 : hs_origin_reconcile(o);
     if (n > 0)
         hs_log_info("origin_reconcile", "removed=%ld", n);
     if (opts->background) {

@@ -20,6 +20,10 @@
 
 typedef struct hs_origin hs_origin_t;
 
+/* Answered 200 without auth, for load balancers' health checks (no bucket
+ * name can start with '_'). */
+#define HS_ORIGIN_HEALTH_PATH "/_hyperscale/health"
+
 typedef struct hs_origin_opts {
     const char *data;        /* data directory: DATA/meta, DATA/objects */
     const char *region;      /* region we sign with and report */
@@ -32,14 +36,15 @@ typedef struct hs_origin_opts {
     const char *secret_key;
     hs_objects_opts_t objects; /* geometry of a new object store */
     bool background;         /* run the object store's scrub/tier/gc thread */
+    bool no_reconcile;       /* skip the reconcile pass: another process may be mid-PUT */
 } hs_origin_opts_t;
 
 /* Opens the stores under opts->data (creating them on first start) and the
  * credentials (made and saved to DATA/credentials on first start when the
  * environment gives none; *created_creds tells the caller to print them).
  * Runs the reconcile pass (object-store objects no metadata names, left by
- * a crash, are deleted). Returns 0 and *out, or an error with a message
- * logged. */
+ * a crash, are deleted) unless opts->no_reconcile. Returns 0 and *out, or
+ * an error with a message logged. */
 int hs_origin_open(const hs_origin_opts_t *opts, hs_origin_t **out, bool *created_creds);
 void hs_origin_close(hs_origin_t *o);
 

@@ -125,6 +125,8 @@ struct s3req {
     bool aborted; /* the client went away */
     bool ended;
     bool started; /* the response head is out */
+    int hold;     /* inside our own call into the engine: see hs__s3_hold */
+    bool end_pending; /* ended while held: finish at the last unhold */
     /* An error a pool job found, answered by s3_reply_err on the loop. */
     const char *ecode, *emsg;
     int rc; /* the job's HS_E* result */
@@ -166,8 +168,19 @@ void hs__s3_reply_rc(s3req_t *r, int rc);
 void hs__s3_reply_xml(s3req_t *r, int status);
 /* Starts a response with the headers every S3 answer carries. */
 void hs__s3_start(s3req_t *r, int status, int64_t content_length);
-/* Ends the response (once) and frees the request state. */
+/* Ends the response (once) and frees the request state (r is gone after,
+ * unless held: then at the last hs__s3_unhold). */
 void hs__s3_end(s3req_t *r);
+/* Brackets our calls into the HTTP engine that may flush, read or close
+ * (and so call on_abort, or the body callback, re-entrantly): while held,
+ * an abort only marks r->aborted and an end is deferred, so r stays valid
+ * until the matching unhold. hs__s3_unhold returns false when r is gone
+ * (ended) and the caller must not touch it. */
+static inline void hs__s3_hold(s3req_t *r)
+{
+    r->hold++;
+}
+bool hs__s3_unhold(s3req_t *r);
 /* Reads the whole (small) request body into r->out, then calls next on
  * the loop; answers MaxMessageLengthExceeded past max, IncompleteBody or
  * the auth error on bad bodies. Verifies the payload hash when signed. */

@@ -145,13 +145,10 @@ void hs__s3_start(s3req_t *r, int status, int64_t content_length)
         hs_counter_inc(status >= 500 ? m_errors5 : m_errors4);
 }
 
-void hs__s3_end(s3req_t *r)
+static void finish(s3req_t *r)
 {
-    if (r->ended)
-        return;
     if (!r->started) /* aborted before any answer: the engine needs one */
         hs__s3_start(r, 500, 0);
-    r->ended = true;
     if (r->cleanup)
         r->cleanup(r);
     hs_buf_free(&r->out);
@@ -159,12 +156,38 @@ void hs__s3_end(s3req_t *r)
     hs_http_resp_end(r->req);
 }
 
+void hs__s3_end(s3req_t *r)
+{
+    if (r->ended)
+        return;
+    r->ended = true;
+    if (r->hold) {
+        r->end_pending = true;
+        return;
+    }
+    finish(r);
+}
+
+bool hs__s3_unhold(s3req_t *r)
+{
+    if (--r->hold > 0)
+        return !r->ended;
+    if (r->end_pending) {
+        r->end_pending = false;
+        finish(r);
+        return false;
+    }
+    return !r->ended;
+}
+
 void hs__s3_reply_xml(s3req_t *r, int status)
 {
     hs__s3_start(r, status, (int64_t)hs_buf_len(&r->out));
     HS_HTTP_HEADER_LIT(r->req, "Content-Type", "application/xml");
+    hs__s3_hold(r);
     hs_http_resp_body(r->req, hs_buf_data(&r->out), hs_buf_len(&r->out));
-    hs__s3_end(r);
+    if (hs__s3_unhold(r))
+        hs__s3_end(r);
 }
 
 void hs__s3_reply_err(s3req_t *r, const char *code, const char *msg)
@@ -188,9 +211,11 @@ void hs__s3_reply_err(s3req_t *r, const char *code, const char *msg)
     hs_log_debug("s3_error", "op=%s code=%s status=%d", hs__s3_op_name(r->rt.op), code, status);
     hs__s3_start(r, status, (int64_t)hs_buf_len(&b));
     HS_HTTP_HEADER_LIT(r->req, "Content-Type", "application/xml");
+    hs__s3_hold(r);
     hs_http_resp_body(r->req, hs_buf_data(&b), hs_buf_len(&b));
     hs_buf_free(&b);
-    hs__s3_end(r);
+    if (hs__s3_unhold(r))
+        hs__s3_end(r);
 }
 
 void hs__s3_reply_rc(s3req_t *r, int rc)
@@ -294,7 +319,10 @@ void hs__s3_read_small_body(s3req_t *r, size_t max, s3_fn next)
         return;
     }
     r->small.inited = true;
+    hs__s3_hold(r);
     hs_http_req_read_body(r->req, small_body_cb);
+    if (hs__s3_unhold(r) && r->aborted && !r->busy)
+        hs__s3_end(r); /* the client left while we read, and nothing runs */
 }
 
 /* ---- the handler ---- */
@@ -316,6 +344,7 @@ static void small_cleanup(s3req_t *r)
 static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
 {
     s3h_t *h = hs_container_of(self, s3h_t, base);
+    if (HS_STR_EQ(req->msg.path, HS_ORIGIN_HEALTH_PATH)) { hs_http_respond_text(req, 200, "ok"); return; }
     s3req_t *r = hs_arena_alloc(&req->arena, sizeof(*r));
     if (!r) {
         hs_http_respond_text(req, 500, "out of memory");
@@ -390,6 +419,8 @@ static void on_abort(hs_http_handler_t *self, hs_http_req_t *req)
     if (!r || r->ended)
         return;
     r->aborted = true;
+    if (r->hold)
+        return; /* a call of ours closed the connection: the caller sees it */
     if (r->on_abort) {
         r->on_abort(r);
         return;

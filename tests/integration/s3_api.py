@@ -396,6 +396,34 @@ def bad_input_is_answered_and_service_continues():
 
 
 @test
+def clients_that_leave_mid_answer():
+    """Readers that hang up in the middle of a large object, a cached small
+    one and a listing, and writers that vanish mid-body: the server frees
+    everything (the ASan build checks) and keeps serving."""
+    c = s3()
+    c.create_bucket(Bucket="b-leave")
+    c.put_bucket_acl(Bucket="b-leave", ACL="public-read")
+    big = os.urandom(3_000_000)
+    c.put_object(Bucket="b-leave", Key="big", Body=big)
+    c.put_object(Bucket="b-leave", Key="small", Body=b"s" * 5000)
+    for path, n in (("/b-leave/big", 1000), ("/b-leave/big", 0), ("/b-leave/small", 10)) * 5:
+        s = socket.create_connection(("127.0.0.1", origin().port))
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        if n:
+            s.recv(n)
+        s.close()
+    for i in range(5):
+        s = socket.create_connection(("127.0.0.1", origin().port))
+        s.sendall(b"PUT /b-leave/gone HTTP/1.1\r\nHost: x\r\nContent-Length: 9000000\r\n"
+                  b"Authorization: AWS4-HMAC-SHA256 Credential=x\r\n\r\n" + b"z" * 100000)
+        s.close()
+    time.sleep(0.3)
+    assert c.get_object(Bucket="b-leave", Key="big")["Body"].read() == big
+    st, _, body = raw("GET", "/b-leave/small")
+    assert st == 200 and body == b"s" * 5000
+
+
+@test
 def bucket_default_cache_control_and_headers_for_caches():
     c = s3()
     c.create_bucket(Bucket="b-cc")
