@@ -41,8 +41,7 @@ struct hs_obj_reader {
     const uint8_t *cptr;  /* the current chunk's bytes (a view, cbuf or sbuf) */
     hs__chunk_rec_t crec; /* the current chunk's record */
     int cfrag;            /* cptr is a view into fragment cfrag, or -1 */
-    /* open fragments of one stripe, each mapped whole with a flag per
-     * verified block */
+    /* open fragments of one stripe */
     uint64_t fstripe;
     hs__stripe_rec_t fst;
     int fd[HS_EC_MAX];
@@ -55,7 +54,6 @@ struct hs_obj_reader {
     int bfrag;
     uint8_t *vok;
     size_t vcap;
-    /* whole decoded stripe, after a degraded read */
     uint64_t prefetched[PREFETCH_RING]; /* stripes whose readahead was asked */
     unsigned pfnext;
     uint64_t pfoff; /* object offset prefetch_next probed last */
@@ -63,6 +61,7 @@ struct hs_obj_reader {
     long nidx;
     hs__chunk_rec_t nrec;
     long loading; /* chunk index load_chunk is working on */
+    /* whole decoded stripe, after a degraded read */
     uint64_t dstripe;
     uint8_t *dbuf;
     size_t dcap;
@@ -213,7 +212,7 @@ static int ensure_buf(uint8_t **b, size_t *cap, size_t need)
 static bool was_prefetched(const hs_obj_reader_t *r, uint64_t id);
 
 /* Opens fragment i of the reader's stripe. */
-static int frag_map(hs_obj_reader_t *r, uint64_t id, int i, bool sequential)
+static int frag_open_at(hs_obj_reader_t *r, uint64_t id, int i, bool sequential)
 {
     hs_objects_t *s = r->s;
     char path[4200];
@@ -236,7 +235,7 @@ static int frag_view(hs_obj_reader_t *r, uint64_t id, int i, uint32_t foff, uint
                      uint64_t ahead, const uint8_t **out)
 {
     int rc;
-    if (r->fd[i] < 0 && (rc = frag_map(r, id, i, false)) < 0) return rc;
+    if (r->fd[i] < 0 && (rc = frag_open_at(r, id, i, false)) < 0) return rc;
     const hs__frag_hdr_t *h = &r->hdr[i];
     if (r->bfrag != i) { /* the buffer changes hands */
         if ((rc = ensure_buf(&r->fbuf, &r->fcap, h->frag_len)) < 0 ||
@@ -282,8 +281,8 @@ static long chunk_at(const hs_obj_reader_t *r, uint64_t off)
     return lo;
 }
 
-/* Asks the kernel to read ahead the data fragments of the stripes that
- * hold the next PREFETCH_DEPTH stripes' worth of the range, so a cold
+/* Asks the kernel to read ahead the data fragments of the next
+ * PREFETCH_DEPTH stripes after the one being entered, so a cold
  * sequential read keeps the drives busy while this stripe is checked and
  * sent. The stripes are found by looking up the chunk at every half
  * stripe of object offset ahead (each offset once per reader): two index
@@ -292,7 +291,9 @@ static void prefetch_next(hs_obj_reader_t *r, uint64_t cur)
 {
     hs_objects_t *s = r->s;
     uint64_t step = r->fst.data_len / 2 ? r->fst.data_len / 2 : 1;
-    uint64_t to = r->pos + PREFETCH_DEPTH * (uint64_t)r->fst.data_len;
+    /* half-stripe probes up to PREFETCH_DEPTH + 1 stripes ahead reach
+     * into the stripe PREFETCH_DEPTH after this one */
+    uint64_t to = r->pos + (PREFETCH_DEPTH + 1) * (uint64_t)r->fst.data_len;
     if (to > r->end) to = r->end;
     uint64_t at = r->pfoff > r->pos ? r->pfoff : r->pos;
     for (at += step; at < to; at += step) {
@@ -350,7 +351,7 @@ static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, const uint8
         uint64_t left = r->end > r->pos ? r->end - r->pos : 0;
         if (left > c->raw_len) {
             for (int i = (int)(c->off / r->fst.frag_len); i < r->fst.d; i++)
-                if (frag_map(r, c->stripe, i, true) < 0) break;
+                if (frag_open_at(r, c->stripe, i, true) < 0) break;
             if (left > (uint64_t)r->fst.data_len) prefetch_next(r, c->stripe);
         }
     }

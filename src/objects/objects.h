@@ -57,7 +57,7 @@ int hs_obj_get_open(hs_objects_t *s, const char *name, uint64_t off, uint64_t le
  * or the read fails with HS_EIO). */
 long hs_obj_read(hs_obj_reader_t *r, void *buf, size_t cap);
 /* Zero-copy read: *p points at up to max next bytes of the range (inside
- * the store's verified mapping or chunk buffer), valid until the next call
+ * the reader's verified fragment buffer or chunk buffer), valid until the next call
  * on r. Returns the count, 0 at the end, or an error. Lets a server write
  * straight from the store's pages to a socket. */
 long hs_obj_read_view(hs_obj_reader_t *r, const void **p, size_t max);
