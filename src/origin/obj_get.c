@@ -18,7 +18,7 @@
 #include "objects/objects.h"
 #include "origin/s3-int.h"
 
-#define READ_PIECE (256 * 1024)
+#define READ_PIECE (1024 * 1024)
 
 enum { TAG_BUCKET = 1, TAG_OBJECT = 2 };
 
@@ -62,13 +62,16 @@ typedef struct getst {
     uint64_t tok_b, tok_o;
     hs_meta_obj_t *rec; /* for streaming */
     /* streaming state (pool side) */
-    uint64_t pos, end; /* next byte to read, end of the range (exclusive) */
+    uint64_t pos, end; /* next byte to send, end of the range (exclusive) */
+    uint64_t rpos;     /* next byte to read (ahead of pos by a piece) */
     unsigned seg;
     uint64_t seg_pos;
     hs_obj_reader_t *rd;
     char *piece;
     size_t piece_len;
     bool waiting_drain;
+    char *ready; /* a piece read ahead, waiting for the client to drain */
+    size_t ready_len;
     bool overrides; /* response-* query parameters: no L2 for this answer */
     char l2key[HS_L2_KEY_MAX];
     size_t l2klen;
@@ -86,6 +89,7 @@ static void get_cleanup(s3req_t *r)
     if (g->rd)
         hs_obj_get_close(g->rd); /* never while a job runs: end waits for it */
     free(g->piece);
+    free(g->ready);
     if (g->rec)
         hs_meta_obj_free(g->rec);
     r->st = NULL;
@@ -284,7 +288,7 @@ static void miss_work(s3req_t *r)
 static void piece_work(s3req_t *r)
 {
     getst_t *g = r->st;
-    uint64_t want = g->end - g->pos;
+    uint64_t want = g->end - g->rpos;
     if (want > READ_PIECE)
         want = READ_PIECE;
     if (!g->piece && !(g->piece = malloc(READ_PIECE))) {
@@ -296,15 +300,15 @@ static void piece_work(s3req_t *r)
         if (!g->rd) {
             unsigned si;
             uint64_t so;
-            int rc = hs_meta_seg_find(g->rec, g->pos + got, &si, &so);
+            int rc = hs_meta_seg_find(g->rec, g->rpos + got, &si, &so);
             if (rc) {
                 r->rc = rc;
                 return;
             }
             g->seg = si;
             uint64_t n = g->rec->segs[si].size - so;
-            if (n > g->end - (g->pos + got))
-                n = g->end - (g->pos + got);
+            if (n > g->end - (g->rpos + got))
+                n = g->end - (g->rpos + got);
             rc = hs_obj_get_open(r->o->objs, g->rec->segs[si].name, so, n, &g->rd);
             if (rc) {
                 r->rc = rc == HS_ENOENT ? HS_EIO : rc;
@@ -324,23 +328,59 @@ static void piece_work(s3req_t *r)
         got += (size_t)k;
     }
     g->piece_len = got;
+    g->rpos += got;
     r->rc = 0;
 }
 
 static void piece_done(s3req_t *r);
 
+/* Pieces stream with one read in flight while the one before is queued
+ * for the client: the pool's read overlaps the socket's send. A piece read
+ * while the client is still behind waits in g->ready for on_drain, so a
+ * slow client holds at most two pieces. */
+static void start_read(s3req_t *r)
+{
+    getst_t *g = r->st;
+    if (g->rpos < g->end && !r->busy && !g->ready)
+        hs__s3_submit(r, piece_work, piece_done);
+}
+
+/* Queues a piece for the client. Returns false when r is gone. */
+static bool send_piece(s3req_t *r, char *piece, size_t len)
+{
+    getst_t *g = r->st;
+    hs__s3_hold(r);
+    hs_http_resp_body_ref(r->req, piece, len, free, piece);
+    if (!hs__s3_unhold(r))
+        return false;
+    if (r->aborted) {
+        if (!r->busy)
+            hs__s3_end(r);
+        return false;
+    }
+    g->pos += len;
+    return true;
+}
+
 static void next_piece(s3req_t *r)
 {
     getst_t *g = r->st;
+    if (g->ready) {
+        if (hs_http_resp_congested(r->req)) {
+            g->waiting_drain = true;
+            return;
+        }
+        char *p = g->ready;
+        g->ready = NULL;
+        if (!send_piece(r, p, g->ready_len))
+            return;
+    }
     if (g->pos >= g->end) {
-        hs__s3_end(r);
+        if (!r->busy)
+            hs__s3_end(r);
         return;
     }
-    if (hs_http_resp_congested(r->req)) {
-        g->waiting_drain = true;
-        return;
-    }
-    hs__s3_submit(r, piece_work, piece_done);
+    start_read(r);
 }
 
 static void piece_done(s3req_t *r)
@@ -358,24 +398,16 @@ static void piece_done(s3req_t *r)
         hs__s3_end(r);
         return;
     }
-    char *piece = g->piece;
-    g->piece = NULL; /* the engine owns it now, even if it frees it at once */
-    hs__s3_hold(r);
-    hs_http_resp_body_ref(r->req, piece, g->piece_len, free, piece);
-    if (!hs__s3_unhold(r))
-        return;
-    if (r->aborted) {
-        hs__s3_end(r);
-        return;
-    }
-    g->pos += g->piece_len;
+    g->ready = g->piece; /* the reader's next piece needs a new buffer */
+    g->ready_len = g->piece_len;
+    g->piece = NULL;
     next_piece(r);
 }
 
 static void get_drain(s3req_t *r)
 {
     getst_t *g = r->st;
-    if (g->waiting_drain && !r->busy) {
+    if (g->waiting_drain) {
         g->waiting_drain = false;
         next_piece(r);
     }
@@ -531,7 +563,7 @@ static void answer(s3req_t *r)
             hs__s3_end(r);
         return;
     }
-    g->pos = first;
+    g->pos = g->rpos = first;
     g->end = last + 1;
     r->on_drain = get_drain;
     r->on_abort = get_abort;

@@ -213,6 +213,12 @@ def writes_are_seen_through_every_origin():
     # every origin answered some of them
     b = up.balance()
     assert all(x["requests"] > 0 for x in b.values()), b
+    # SIGHUP reaches every tree: each starts a second worker generation
+    up.srv.signal(signal.SIGHUP)
+    wait_for(lambda: len(re.findall(r"event=reload generation=2", up.srv.log())) == N + 1, 20,
+             "every tree reloaded: %s" % up.srv.log_tail())
+    c.put_object(Bucket="priv", Key="after-hup", Body=b"h")
+    assert c.get_object(Bucket="priv", Key="after-hup")["Body"].read() == b"h"
     up.srv.stop()
 
 
