@@ -14,8 +14,12 @@ static hs_http_handler_t *make(void *ctx, int *err)
     return hs_origin_handler_new(ctx, err);
 }
 
-int hs_cmd_origin_open(const hs_config_t *cfg, const char *role, hs_origin_t **out)
+int hs_cmd_origin_open(const hs_config_t *cfg, const char *role, const hs_cmd_origin_mode_t *mode,
+                       hs_origin_t **out)
 {
+    static const hs_cmd_origin_mode_t alone = {.shared = false, .serving = true};
+    if (!mode)
+        mode = &alone;
     hs_cmd_objopts_t oo;
     hs_cmd_objopts(cfg, &oo);
     hs_origin_opts_t opts = {
@@ -23,11 +27,16 @@ int hs_cmd_origin_open(const hs_config_t *cfg, const char *role, hs_origin_t **o
         .region = cfg->origin_region,
         .domain = cfg->origin_domain,
         .max_skew_s = (int64_t)(cfg->origin_max_skew / 1000),
-        .cache_bytes = cfg->origin_cache_bytes,
+        /* Each process would cache its own copy, and a PUT through one
+         * origin cannot invalidate another's (docs/operations.md). */
+        .cache_bytes = mode->shared ? 0 : cfg->origin_cache_bytes,
         .cache_object_max = cfg->origin_cache_object_max,
         .max_object = cfg->http_max_body_bytes,
         .objects = oo.o,
-        .background = true,
+        .background = mode->serving,
+        /* Shared: another origin may be between committing a PUT's bytes
+         * and its metadata; the top process reconciled before any started. */
+        .no_reconcile = mode->shared && mode->serving,
     };
     bool created = false;
     int rc = hs_origin_open(&opts, out, &created);
@@ -64,7 +73,7 @@ static const char *admin_addr;
 static int worker(const hs_config_t *cfg, int ready_fd)
 {
     hs_origin_t *o;
-    if (hs_cmd_origin_open(cfg, "origin", &o) != 0)
+    if (hs_cmd_origin_open(cfg, "origin", NULL, &o) != 0)
         return 1;
     hs_http_role_arg_t http = hs_cmd_origin_role(cfg, o, cfg->listen);
     int rc = hs_serve_http_worker(cfg, ready_fd, &http, admin_addr, "origin");

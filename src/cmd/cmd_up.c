@@ -13,7 +13,7 @@
 static int worker(const hs_config_t *cfg, int ready_fd)
 {
     hs_origin_t *o;
-    if (hs_cmd_origin_open(cfg, "up", &o) != 0)
+    if (hs_cmd_origin_open(cfg, "up", NULL, &o) != 0)
         return 1;
     char origin_url[300];
     snprintf(origin_url, sizeof(origin_url), "http://%s", cfg->up_origin_listen);

@@ -29,9 +29,17 @@ hs_http_role_arg_t hs_cmd_edge_role(const hs_config_t *cfg, hs_cmd_edge_t *e, co
 void hs_cmd_edge_close(hs_cmd_edge_t *e);
 
 /* ---- origin (cmd_origin.c) ---- */
+/* How a process that shares DATA with other origin processes opens it. */
+typedef struct hs_cmd_origin_mode {
+    bool shared;  /* other origins serve DATA too: no L2, no reconcile */
+    bool serving; /* false: open only to run reconcile and make credentials */
+} hs_cmd_origin_mode_t;
+
 /* Opens the origin's stores under cfg->data and prints the credentials a
- * first start made. Returns 0 or an error (message on stderr). */
-int hs_cmd_origin_open(const hs_config_t *cfg, const char *role, hs_origin_t **out);
+ * first start made. mode NULL: the only origin of DATA, serving. Returns
+ * 0 or an error (message on stderr). */
+int hs_cmd_origin_open(const hs_config_t *cfg, const char *role, const hs_cmd_origin_mode_t *mode,
+                       hs_origin_t **out);
 hs_http_role_arg_t hs_cmd_origin_role(const hs_config_t *cfg, hs_origin_t *o, const char *listen);
 
 #endif

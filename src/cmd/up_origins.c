@@ -84,43 +84,10 @@ static int64_t origin_threads(const hs_config_t *cfg)
     return n ? n : 1;
 }
 
-/* The L2 is off: each process would cache its own copy, and a PUT through
- * one origin cannot invalidate another's (docs/operations.md). The reconcile
- * pass ran once in the top process before any origin started; here another
- * origin may be between committing a PUT's bytes and its metadata. */
 static int open_origin(const hs_config_t *cfg, bool serving, hs_origin_t **out)
 {
-    hs_cmd_objopts_t oo;
-    hs_cmd_objopts(cfg, &oo);
-    hs_origin_opts_t opts = {
-        .data = cfg->data,
-        .region = cfg->origin_region,
-        .domain = cfg->origin_domain,
-        .max_skew_s = (int64_t)(cfg->origin_max_skew / 1000),
-        .cache_bytes = 0,
-        .cache_object_max = cfg->origin_cache_object_max,
-        .max_object = cfg->http_max_body_bytes,
-        .objects = oo.o,
-        .background = serving,
-        .no_reconcile = serving,
-    };
-    bool created = false;
-    int rc = hs_origin_open(&opts, out, &created);
-    hs_cmd_objopts_free(&oo);
-    if (rc) {
-        fprintf(stderr, "hyperscale up: cannot open the data directory %s: %s\n", cfg->data,
-                hs_strerror(rc));
-        return rc;
-    }
-    if (created) {
-        const char *ak, *sk;
-        hs_origin_credentials(*out, &ak, &sk);
-        printf("S3 credentials made for %s (kept in %s/credentials):\n"
-               "  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n",
-               cfg->data, cfg->data, ak, sk);
-        fflush(stdout);
-    }
-    return 0;
+    hs_cmd_origin_mode_t mode = {.shared = true, .serving = serving};
+    return hs_cmd_origin_open(cfg, "up", &mode, out);
 }
 
 static int origin_worker(const hs_config_t *cfg, int ready_fd)

@@ -25,28 +25,6 @@ typedef struct bst {
     bool set_acl, set_cc;
 } bst_t;
 
-static hs_str_t hv(const s3req_t *r, const char *name)
-{
-    int i = hs_http_find_header(&r->req->msg, name, strlen(name), 0);
-    return i < 0 ? HS_STR_NULL : r->req->msg.headers[i].value;
-}
-
-static void xml_start(s3req_t *r, hs_xmlw_t *w, const char *root)
-{
-    hs_xmlw_init(w, &r->out);
-    hs_xmlw_decl(w);
-    hs_xmlw_open(w, root);
-    hs_xmlw_attr(w, "xmlns", HS_S3_XMLNS, strlen(HS_S3_XMLNS));
-}
-
-static void owner(s3req_t *r, hs_xmlw_t *w, const char *elem)
-{
-    hs_xmlw_open(w, elem);
-    hs_xmlw_elem_str(w, "ID", r->o->access_key);
-    hs_xmlw_elem_str(w, "DisplayName", "hyperscale");
-    hs_xmlw_close(w, elem);
-}
-
 static void forget_bucket(hs_origin_t *o, const char *name)
 {
     if (!o->l2)
@@ -76,8 +54,8 @@ static int list_one(void *arg, const char *name, const hs_meta_bucket_t *b)
 static void list_buckets_work(s3req_t *r)
 {
     hs_xmlw_t w;
-    xml_start(r, &w, "ListAllMyBucketsResult");
-    owner(r, &w, "Owner");
+    hs__s3_xml_start(r, &w, "ListAllMyBucketsResult");
+    hs__s3_xml_owner(r, &w, "Owner");
     hs_xmlw_open(&w, "Buckets");
     r->rc = hs_meta_bucket_list(r->o->meta, list_one, &w);
     hs_xmlw_close(&w, "Buckets");
@@ -123,19 +101,19 @@ static void bucket_work(s3req_t *r)
     hs_xmlw_t w;
     switch (r->rt.op) {
     case OP_GET_LOCATION:
-        xml_start(r, &w, "LocationConstraint");
+        hs__s3_xml_start(r, &w, "LocationConstraint");
         /* us-east-1 answers an empty constraint, as S3 does */
         if (strcmp(b.region, "us-east-1"))
             hs_xmlw_text(&w, b.region, strlen(b.region));
         hs_xmlw_close(&w, "LocationConstraint");
         break;
     case OP_GET_VERSIONING:
-        xml_start(r, &w, "VersioningConfiguration");
+        hs__s3_xml_start(r, &w, "VersioningConfiguration");
         hs_xmlw_close(&w, "VersioningConfiguration");
         break;
     case OP_GET_BUCKET_ACL:
-        xml_start(r, &w, "AccessControlPolicy");
-        owner(r, &w, "Owner");
+        hs__s3_xml_start(r, &w, "AccessControlPolicy");
+        hs__s3_xml_owner(r, &w, "Owner");
         hs_xmlw_open(&w, "AccessControlList");
         hs_xmlw_open(&w, "Grant");
         hs_xmlw_open(&w, "Grantee");
@@ -219,7 +197,7 @@ static void bucket_done(s3req_t *r)
  * NULL or the S3 error code. */
 static const char *acl_headers(s3req_t *r, bst_t *s)
 {
-    hs_str_t acl = hv(r, "x-amz-acl");
+    hs_str_t acl = hs__s3_header(r, "x-amz-acl");
     if (acl.base) {
         s->set_acl = true;
         if (hs_str_eq(acl, "public-read", 11) || hs_str_eq(acl, "public-read-write", 17))
@@ -229,7 +207,7 @@ static const char *acl_headers(s3req_t *r, bst_t *s)
                  !hs_str_eq(acl, "bucket-owner-read", 17))
             return "InvalidArgument";
     }
-    hs_str_t cc = hv(r, "x-hyperscale-cache-control");
+    hs_str_t cc = hs__s3_header(r, "x-hyperscale-cache-control");
     if (cc.base) {
         if (cc.len > HS_META_CC_MAX)
             return "InvalidArgument";

@@ -80,22 +80,6 @@ static int kv(lst_t *s, const char *name, const char *v, size_t len)
     return hs_xmlw_elem(&s->w, name, v, len);
 }
 
-static void xml_start(s3req_t *r, lst_t *s, const char *root)
-{
-    hs_xmlw_init(&s->w, &r->out);
-    hs_xmlw_decl(&s->w);
-    hs_xmlw_open(&s->w, root);
-    hs_xmlw_attr(&s->w, "xmlns", HS_S3_XMLNS, strlen(HS_S3_XMLNS));
-}
-
-static void owner(s3req_t *r, lst_t *s, const char *elem)
-{
-    hs_xmlw_open(&s->w, elem);
-    hs_xmlw_elem_str(&s->w, "ID", r->o->access_key);
-    hs_xmlw_elem_str(&s->w, "DisplayName", "hyperscale");
-    hs_xmlw_close(&s->w, elem);
-}
-
 typedef struct cbarg {
     s3req_t *r;
     lst_t *s;
@@ -123,7 +107,7 @@ static int on_object(void *arg, const char *key, size_t keylen, const hs_meta_ob
     hs_xmlw_elem_str(&s->w, "StorageClass",
                      rec->storage_class && rec->storage_class[0] ? rec->storage_class : "STANDARD");
     if (s->owner || versions || a->r->rt.op == OP_LIST_OBJECTS)
-        owner(a->r, s, "Owner");
+        hs__s3_xml_owner(a->r, &s->w, "Owner");
     s->count++;
     return hs_xmlw_close(&s->w, el);
 }
@@ -145,7 +129,7 @@ static void list_objects_work(s3req_t *r)
     lst_t *s = r->st;
     hs_origin_t *o = r->o;
     const char *root = r->rt.op == OP_LIST_VERSIONS ? "ListVersionsResult" : "ListBucketResult";
-    xml_start(r, s, root);
+    hs__s3_xml_start(r, &s->w, root);
     hs_xmlw_elem_str(&s->w, "Name", r->rt.bucket);
     kv(s, "Prefix", s->lo.prefix ? s->lo.prefix : "", s->lo.prefix_len);
     if (s->lo.delimiter)
@@ -217,8 +201,8 @@ static int on_upload(void *arg, const hs_meta_mpu_t *u)
     if (rc)
         return rc;
     hs_xmlw_elem_str(&s->w, "UploadId", u->upload_id);
-    owner(a->r, s, "Initiator");
-    owner(a->r, s, "Owner");
+    hs__s3_xml_owner(a->r, &s->w, "Initiator");
+    hs__s3_xml_owner(a->r, &s->w, "Owner");
     hs_xmlw_elem_str(&s->w, "StorageClass", u->tmpl.storage_class && u->tmpl.storage_class[0]
                                                  ? u->tmpl.storage_class
                                                  : "STANDARD");
@@ -229,7 +213,7 @@ static int on_upload(void *arg, const hs_meta_mpu_t *u)
 static void list_uploads_work(s3req_t *r)
 {
     lst_t *s = r->st;
-    xml_start(r, s, "ListMultipartUploadsResult");
+    hs__s3_xml_start(r, &s->w, "ListMultipartUploadsResult");
     hs_xmlw_elem_str(&s->w, "Bucket", r->rt.bucket);
     kv(s, "KeyMarker", s->mo.key_marker ? s->mo.key_marker : "", s->mo.key_marker_len);
     hs_xmlw_elem_str(&s->w, "UploadIdMarker", s->mo.upload_id_marker ? s->mo.upload_id_marker : "");

@@ -40,22 +40,6 @@ static void mpu_cleanup(s3req_t *r)
     r->st = NULL;
 }
 
-static void xml_start(s3req_t *r, hs_xmlw_t *w, const char *root)
-{
-    hs_xmlw_init(w, &r->out);
-    hs_xmlw_decl(w);
-    hs_xmlw_open(w, root);
-    hs_xmlw_attr(w, "xmlns", HS_S3_XMLNS, strlen(HS_S3_XMLNS));
-}
-
-static void owner(s3req_t *r, hs_xmlw_t *w, const char *elem)
-{
-    hs_xmlw_open(w, elem);
-    hs_xmlw_elem_str(w, "ID", r->o->access_key);
-    hs_xmlw_elem_str(w, "DisplayName", "hyperscale");
-    hs_xmlw_close(w, elem);
-}
-
 /* The upload named by the query must exist and be for this key. */
 static int upload_check(s3req_t *r, mst_t *s, hs_meta_mpu_t **out)
 {
@@ -110,7 +94,7 @@ static void mpu_work(s3req_t *r)
                                    s->upload_id);
         if (r->rc)
             return;
-        xml_start(r, &w, "InitiateMultipartUploadResult");
+        hs__s3_xml_start(r, &w, "InitiateMultipartUploadResult");
         hs_xmlw_elem_str(&w, "Bucket", r->rt.bucket);
         if (hs_xmlw_elem(&w, "Key", r->rt.key, r->rt.keylen))
             hs_xmlw_elem_url(&w, "Key", r->rt.key, r->rt.keylen);
@@ -129,7 +113,7 @@ static void mpu_work(s3req_t *r)
                      (int)r->rt.keylen, r->rt.key, s->rec->etag);
         hs__s3_l2_forget(o, r->rt.bucket, r->rt.key, r->rt.keylen);
         hs__s3_drop(o, &s->dropped);
-        xml_start(r, &w, "CompleteMultipartUploadResult");
+        hs__s3_xml_start(r, &w, "CompleteMultipartUploadResult");
         {
             char *loc = malloc(r->rt.keylen + strlen(r->rt.bucket) + 4);
             if (loc) {
@@ -158,13 +142,13 @@ static void mpu_work(s3req_t *r)
         hs_meta_mpu_t *u;
         if ((r->rc = upload_check(r, s, &u)) != 0)
             return;
-        xml_start(r, &w, "ListPartsResult");
+        hs__s3_xml_start(r, &w, "ListPartsResult");
         hs_xmlw_elem_str(&w, "Bucket", r->rt.bucket);
         if (hs_xmlw_elem(&w, "Key", r->rt.key, r->rt.keylen))
             hs_xmlw_elem_url(&w, "Key", r->rt.key, r->rt.keylen);
         hs_xmlw_elem_str(&w, "UploadId", s->uid);
-        owner(r, &w, "Initiator");
-        owner(r, &w, "Owner");
+        hs__s3_xml_owner(r, &w, "Initiator");
+        hs__s3_xml_owner(r, &w, "Owner");
         hs_xmlw_elem_str(&w, "StorageClass", u->tmpl.storage_class && u->tmpl.storage_class[0]
                                                  ? u->tmpl.storage_class
                                                  : "STANDARD");

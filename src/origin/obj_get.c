@@ -443,12 +443,6 @@ static void send_headers(s3req_t *r, int status, int64_t clen)
     hs_http_resp_header(r->req, "Cache-Control", 13, pcc, n);
 }
 
-static hs_str_t req_header(const s3req_t *r, const char *name)
-{
-    int i = hs_http_find_header(&r->req->msg, name, strlen(name), 0);
-    return i < 0 ? HS_STR_NULL : r->req->msg.headers[i].value;
-}
-
 /* RFC 9110 section 13.2.2 order. Returns 0 to go on, or the status. */
 static int preconditions(s3req_t *r)
 {
@@ -456,21 +450,21 @@ static int preconditions(s3req_t *r)
     hs_str_t etag = {ent_etag(g->obj), ent(g->obj)->etag_len};
     time_t lm = (time_t)(ent(g->obj)->mtime_ns / 1000000000);
     time_t t;
-    hs_str_t im = req_header(r, "If-Match");
+    hs_str_t im = hs__s3_header(r, "If-Match");
     if (im.base) {
         if (!hs_http_etag_match(im, etag, false))
             return 412;
     } else {
-        hs_str_t ius = req_header(r, "If-Unmodified-Since");
+        hs_str_t ius = hs__s3_header(r, "If-Unmodified-Since");
         if (ius.base && hs_http_parse_date(ius, &t) == 0 && lm > t)
             return 412;
     }
-    hs_str_t inm = req_header(r, "If-None-Match");
+    hs_str_t inm = hs__s3_header(r, "If-None-Match");
     if (inm.base) {
         if (hs_http_etag_match(inm, etag, true))
             return 304;
     } else {
-        hs_str_t ims = req_header(r, "If-Modified-Since");
+        hs_str_t ims = hs__s3_header(r, "If-Modified-Since");
         if (ims.base && hs_http_parse_date(ims, &t) == 0 && lm <= t)
             return 304;
     }
@@ -496,7 +490,7 @@ static void answer(s3req_t *r)
     uint64_t first = 0, last = e->size ? e->size - 1 : 0;
     int status = 200;
     const char *pn = hs__s3_param(&r->rt, "partNumber");
-    hs_str_t range = req_header(r, "Range");
+    hs_str_t range = hs__s3_header(r, "Range");
     if (pn) {
         char *endp;
         unsigned long n = strtoul(pn, &endp, 10);
@@ -530,7 +524,7 @@ static void answer(s3req_t *r)
             hs__s3_reply_err(r, "InvalidRange", NULL);
             return;
         }
-        if (nr == 1 && hs_http_if_range_ok(req_header(r, "If-Range"), etag, true,
+        if (nr == 1 && hs_http_if_range_ok(hs__s3_header(r, "If-Range"), etag, true,
                                            (time_t)(e->mtime_ns / 1000000000))) {
             first = rg[0].first;
             last = rg[0].last;

@@ -63,20 +63,6 @@ static void x_cleanup(s3req_t *r)
     r->st = NULL;
 }
 
-static hs_str_t hv(const s3req_t *r, const char *name)
-{
-    int i = hs_http_find_header(&r->req->msg, name, strlen(name), 0);
-    return i < 0 ? HS_STR_NULL : r->req->msg.headers[i].value;
-}
-
-static void xml_start(s3req_t *r, hs_xmlw_t *w, const char *root)
-{
-    hs_xmlw_init(w, &r->out);
-    hs_xmlw_decl(w);
-    hs_xmlw_open(w, root);
-    hs_xmlw_attr(w, "xmlns", HS_S3_XMLNS, strlen(HS_S3_XMLNS));
-}
-
 /* ---- DeleteObject / DeleteObjects ---- */
 
 static void delete_work(s3req_t *r)
@@ -98,7 +84,7 @@ static void delete_work(s3req_t *r)
         return;
     }
     hs_xmlw_t w;
-    xml_start(r, &w, "DeleteResult");
+    hs__s3_xml_start(r, &w, "DeleteResult");
     for (unsigned i = 0; i < s->nkeys; i++) {
         dkey_t *k = &s->keys[i];
         int rc = hs_meta_obj_delete(o->meta, r->rt.bucket, k->key, k->len, &s->dropped);
@@ -251,10 +237,10 @@ static const char *copy_conditions(s3req_t *r, const hs_meta_obj_t *src)
     int el = snprintf(etag, sizeof(etag), "\"%s\"", src->etag);
     hs_str_t et = {etag, (size_t)(el > 0 ? el : 0)};
     time_t lm = (time_t)(src->mtime_ns / 1000000000), t;
-    hs_str_t im = hv(r, "x-amz-copy-source-if-match");
-    hs_str_t ius = hv(r, "x-amz-copy-source-if-unmodified-since");
-    hs_str_t inm = hv(r, "x-amz-copy-source-if-none-match");
-    hs_str_t ims = hv(r, "x-amz-copy-source-if-modified-since");
+    hs_str_t im = hs__s3_header(r, "x-amz-copy-source-if-match");
+    hs_str_t ius = hs__s3_header(r, "x-amz-copy-source-if-unmodified-since");
+    hs_str_t inm = hs__s3_header(r, "x-amz-copy-source-if-none-match");
+    hs_str_t ims = hs__s3_header(r, "x-amz-copy-source-if-modified-since");
     if (im.base ? !hs_http_etag_match(im, et, false)
                 : (ius.base && hs_http_parse_date(ius, &t) == 0 && lm > t))
         return "PreconditionFailed";
@@ -344,7 +330,7 @@ static void copy_work(s3req_t *r)
     hs__s3_iso8601((uint64_t)s->mtime_ns, when);
     hs_xmlw_t w;
     const char *root = r->rt.op == OP_UPLOAD_PART_COPY ? "CopyPartResult" : "CopyObjectResult";
-    xml_start(r, &w, root);
+    hs__s3_xml_start(r, &w, root);
     hs_xmlw_elem_str(&w, "LastModified", when);
     hs_xmlw_elemf(&w, "ETag", "\"%s\"", s->etag);
     hs_xmlw_close(&w, root);
@@ -356,7 +342,7 @@ out:
 /* Parses x-amz-copy-source: [/]bucket/key[?versionId=null], url-encoded. */
 static const char *parse_source(s3req_t *r, xst_t *s)
 {
-    hs_str_t v = hv(r, "x-amz-copy-source");
+    hs_str_t v = hs__s3_header(r, "x-amz-copy-source");
     const char *q = memchr(v.base, '?', v.len);
     size_t n = q ? (size_t)(q - v.base) : v.len;
     if (q && strncmp(q, "?versionId=null", v.len - n) != 0)
@@ -399,7 +385,7 @@ static void copy_op(s3req_t *r, xst_t *s)
             return;
         }
         s->part = (unsigned)n;
-        hs_str_t rg = hv(r, "x-amz-copy-source-range");
+        hs_str_t rg = hs__s3_header(r, "x-amz-copy-source-range");
         if (rg.base) {
             unsigned long long a, b;
             char tail;
@@ -419,7 +405,7 @@ static void copy_op(s3req_t *r, xst_t *s)
             s->last = b;
         }
     } else {
-        hs_str_t d = hv(r, "x-amz-metadata-directive");
+        hs_str_t d = hs__s3_header(r, "x-amz-metadata-directive");
         if (d.base && !hs_str_eq(d, "COPY", 4) && !hs_str_eq(d, "REPLACE", 7)) {
             hs__s3_reply_err(r, "InvalidArgument", "x-amz-metadata-directive must be COPY or REPLACE");
             return;
@@ -456,11 +442,8 @@ static void acl_work(s3req_t *r)
         return;
     hs_meta_obj_free(rec);
     hs_xmlw_t w;
-    xml_start(r, &w, "AccessControlPolicy");
-    hs_xmlw_open(&w, "Owner");
-    hs_xmlw_elem_str(&w, "ID", r->o->access_key);
-    hs_xmlw_elem_str(&w, "DisplayName", "hyperscale");
-    hs_xmlw_close(&w, "Owner");
+    hs__s3_xml_start(r, &w, "AccessControlPolicy");
+    hs__s3_xml_owner(r, &w, "Owner");
     hs_xmlw_open(&w, "AccessControlList");
     hs_xmlw_open(&w, "Grant");
     hs_xmlw_open(&w, "Grantee");

@@ -62,15 +62,9 @@ static void put_cleanup(s3req_t *r)
 
 /* ---- request headers to a record ---- */
 
-static hs_str_t hv(const s3req_t *r, const char *name)
-{
-    int i = hs_http_find_header(&r->req->msg, name, strlen(name), 0);
-    return i < 0 ? HS_STR_NULL : r->req->msg.headers[i].value;
-}
-
 static const char *hdup(s3req_t *r, const char *name)
 {
-    hs_str_t v = hv(r, name);
+    hs_str_t v = hs__s3_header(r, name);
     return v.base ? hs_arena_strndup(&r->req->arena, v.base, v.len) : NULL;
 }
 
@@ -492,8 +486,8 @@ void hs__s3_put_op(s3req_t *r)
     r->cleanup = put_cleanup;
     r->on_abort = put_abort;
     const hs_http_msg_t *m = &r->req->msg;
-    if (m->framing == HS_HTTP_BODY_NONE && hv(r, "Content-Length").base == NULL &&
-        hv(r, "Transfer-Encoding").base == NULL) {
+    if (m->framing == HS_HTTP_BODY_NONE && hs__s3_header(r, "Content-Length").base == NULL &&
+        hs__s3_header(r, "Transfer-Encoding").base == NULL) {
         hs__s3_reply_err(r, "MissingContentLength", NULL);
         return;
     }
@@ -523,7 +517,7 @@ void hs__s3_put_op(s3req_t *r)
             return;
         }
     }
-    hs_str_t cm = hv(r, "Content-MD5");
+    hs_str_t cm = hs__s3_header(r, "Content-MD5");
     if (cm.base) {
         if (b64_md5(cm, p->want_md5)) {
             hs__s3_reply_err(r, "InvalidDigest", NULL);

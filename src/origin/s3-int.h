@@ -17,6 +17,7 @@
 #include "origin/meta.h"
 #include "origin/origin.h"
 #include "origin/sigv4.h"
+#include "origin/xml.h"
 
 struct hs_origin {
     char *data, *region, *domain;
@@ -185,6 +186,12 @@ bool hs__s3_unhold(s3req_t *r);
  * the loop; answers MaxMessageLengthExceeded past max, IncompleteBody or
  * the auth error on bad bodies. Verifies the payload hash when signed. */
 void hs__s3_read_small_body(s3req_t *r, size_t max, s3_fn next);
+/* The value of request header `name` (HS_STR_NULL if absent). */
+hs_str_t hs__s3_header(const s3req_t *r, const char *name);
+/* Starts an S3 answer document in r->out: declaration and <root xmlns>. */
+void hs__s3_xml_start(s3req_t *r, hs_xmlw_t *w, const char *root);
+/* <elem><ID>access key</ID><DisplayName>hyperscale</DisplayName></elem> */
+void hs__s3_xml_owner(const s3req_t *r, hs_xmlw_t *w, const char *elem);
 /* Current time in ns (CLOCK_REALTIME). */
 uint64_t hs__s3_now_ns(void);
 /* ISO-8601 with milliseconds, as S3 lists print: 2024-01-02T03:04:05.000Z */

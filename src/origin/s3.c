@@ -21,6 +21,7 @@
 #include "objects/objects.h"
 #include "origin/s3-int.h"
 #include "origin/s3err.h"
+#include "origin/xml.h"
 
 static hs_counter_t *m_ops[OP__COUNT], *m_errors4, *m_errors5;
 static hs_histogram_t *m_seconds;
@@ -131,6 +132,28 @@ size_t hs__s3_private_cc(hs_str_t cc, char *out, size_t cap)
         i = j + 1;
     }
     return n;
+}
+
+hs_str_t hs__s3_header(const s3req_t *r, const char *name)
+{
+    int i = hs_http_find_header(&r->req->msg, name, strlen(name), 0);
+    return i < 0 ? HS_STR_NULL : r->req->msg.headers[i].value;
+}
+
+void hs__s3_xml_start(s3req_t *r, hs_xmlw_t *w, const char *root)
+{
+    hs_xmlw_init(w, &r->out);
+    hs_xmlw_decl(w);
+    hs_xmlw_open(w, root);
+    hs_xmlw_attr(w, "xmlns", HS_S3_XMLNS, strlen(HS_S3_XMLNS));
+}
+
+void hs__s3_xml_owner(const s3req_t *r, hs_xmlw_t *w, const char *elem)
+{
+    hs_xmlw_open(w, elem);
+    hs_xmlw_elem_str(w, "ID", r->o->access_key);
+    hs_xmlw_elem_str(w, "DisplayName", "hyperscale");
+    hs_xmlw_close(w, elem);
 }
 
 /* ---- answers ---- */
