@@ -259,6 +259,13 @@ void hs__s3_reply_rc(s3req_t *r, int rc)
     case HS_ENOSPC:
         hs__s3_reply_err(r, "InternalError", "no space left on the object store's drives");
         return;
+    case HS_ELIMIT:
+        hs__s3_reply_err(r, "InvalidArgument",
+                         "too many keys longer than 400 bytes share their first 400 bytes");
+        return;
+    case HS_E2BIG:
+        hs__s3_reply_err(r, "InvalidArgument", "the object's metadata is over the store's limits");
+        return;
     default:
         hs_log_warn("s3_internal", "op=%s err=%s", hs__s3_op_name(r->rt.op), hs_errname(rc));
         hs__s3_reply_err(r, "InternalError", NULL);
