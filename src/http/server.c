@@ -393,6 +393,13 @@ static void conn_flush(conn_t *c)
             conn_release(c);
             if (c->closed)
                 return;
+            /* What the handler queued meanwhile was not flushed (write
+             * interest was still on): send it before "everything is out"
+             * turns write interest off and strands it. */
+            if (rc != HS_EAGAIN && c->oq.head) {
+                conn_flush(c);
+                return;
+            }
         }
     }
     if (rc == HS_EAGAIN)
