@@ -24,6 +24,17 @@ static int pool_json(void *arg, hs_buf_t *out)
     return hs_balance_pool_json(arg, out);
 }
 
+static void purge_answer(void *arg, int status, const char *body, size_t len)
+{
+    hs_admin_done(arg, status, body, len);
+}
+
+static void purge_hook(void *arg, const hs_admin_req_t *req)
+{
+    const hs_edge_opts_t *eo = arg;
+    hs_edge_purge_admin(eo->purge_token, req->msg, req->loop, purge_answer, req->call);
+}
+
 static hs_balance_pool_t *make_pool(const hs_config_t *cfg, const char *origins, int *err)
 {
     hs_balance_opts_t bo = {
@@ -72,6 +83,10 @@ int hs_cmd_edge_open(const hs_config_t *cfg, const char *origins, bool admin, hs
         return err ? err : HS_ENOMEM;
     }
     e->hooked = admin && hs_admin_hook("/admin/balance", pool_json, e->pool) == 0;
+    if (e->hooked && hs_admin_hook_async("/admin/purge", purge_hook, &e->eo) != 0) {
+        hs_admin_unhook("/admin/balance"); /* hooked covers both */
+        e->hooked = false;
+    }
     e->eo = (hs_edge_opts_t){
         .pool = e->pool,
         .origin_host = cfg->edge_origin_host,
@@ -106,8 +121,10 @@ hs_http_role_arg_t hs_cmd_edge_role(const hs_config_t *cfg, hs_cmd_edge_t *e, co
 
 void hs_cmd_edge_close(hs_cmd_edge_t *e)
 {
-    if (e->hooked)
+    if (e->hooked) {
         hs_admin_unhook("/admin/balance");
+        hs_admin_unhook("/admin/purge");
+    }
     if (e->pool) {
         hs_balance_pool_stop(e->pool);
         hs_balance_pool_release(e->pool); /* handlers still alive keep their reference */
@@ -254,7 +271,8 @@ static const hs_cli_opt_t opts[] = {
      "origin used only while every --origin is down (repeatable)"},
     {"listen", "ADDR", "listen", "address to listen on (host:port)"},
     {"workers", "N", "workers", "event-loop threads (0 = one per core)"},
-    {"admin", "ADDR", NULL, "also serve /metrics, /healthz, /admin/status and /admin/balance on ADDR"},
+    {"admin", "ADDR", NULL,
+     "also serve /metrics, /healthz, /admin/status, /admin/balance and /admin/purge on ADDR"},
     {"memory", "SIZE", "edge.memory_bytes", "memory tier size per worker thread"},
     {"disk", "DIR", "edge.disk_path", "keep a disk tier under DIR (kept across restarts)"},
     {0},

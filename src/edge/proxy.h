@@ -13,7 +13,10 @@
 #include <stdint.h>
 
 #include "balance/balance-t.h"
+#include "core/loop-t.h"
+#include "edge/mem-t.h"
 #include "http/client-t.h"
+#include "http/msg-t.h"
 #include "http/server.h"
 
 typedef struct hs_edge_opts {
@@ -51,5 +54,39 @@ void hs_edge_proxy_free(hs_http_handler_t *h);
  * port, a name that would need DNS).
  */
 int hs_edge_parse_origin(const char *url, char *out, size_t cap);
+
+/* Most keys, prefixes or surrogate keys one purge names. */
+#define HS_EDGE_PURGE_MAX_ARGS 16
+
+/* How many objects a purge removed (or marked stale) from memory and disk. */
+typedef void (*hs_edge_purge_done_fn)(void *arg, unsigned purged, unsigned purged_disk);
+
+/*
+ * Purges every worker thread's tiers in this process (each on its own
+ * loop): args[0..nargs) are primary keys ("host /path?query", host
+ * lower-cased), key prefixes or surrogate keys, by kind (see
+ * hs_edge_mem_purge; copied). soft marks stale instead of removing.
+ * done(arg, ...) runs on `home` once every thread is done, never before
+ * this returns. Returns 0, HS_EINVAL (no args, more than
+ * HS_EDGE_PURGE_MAX_ARGS) or HS_ENOMEM (done will not run).
+ */
+int hs_edge_purge(hs_loop_t *home, hs_edge_purge_kind_t kind, const hs_str_t *args, size_t nargs,
+                  bool soft, hs_edge_purge_done_fn done, void *arg);
+
+/* An HTTP answer: status and body[0..len) (JSON). */
+typedef void (*hs_edge_purge_answer_fn)(void *arg, int status, const char *body, size_t len);
+
+/*
+ * The admin endpoint's POST /admin/purge, from request m (read only during
+ * the call): token in "Authorization: Bearer T" or Purge-Token; query
+ * url=/path?q or url=http://host/path?q (percent-encoded; a path needs
+ * host=), prefix= (same forms), tag= (comma- or space-separated), each
+ * repeatable, one kind per request, and soft=1. answer(arg, ...) gets 200
+ * {"purged":N,"purged_disk":M,"soft":B} on `home` when every thread is
+ * done, or at once 404 (token empty: purging is off), 401 (bad token), 405
+ * (not POST), 400 (bad or empty query) or 503, with {"error":"..."}.
+ */
+void hs_edge_purge_admin(const char *token, const hs_http_msg_t *m, hs_loop_t *home,
+                         hs_edge_purge_answer_fn answer, void *arg);
 
 #endif

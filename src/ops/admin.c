@@ -33,23 +33,26 @@ static void free_buf(void *p)
 static struct hook {
     char path[64];
     int (*fn)(void *arg, hs_buf_t *out);
+    void (*afn)(void *arg, const hs_admin_req_t *req); /* async hooks */
     void *arg;
 } hooks[MAX_HOOKS];
 static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int hs_admin_hook(const char *path, int (*fn)(void *arg, hs_buf_t *out), void *arg)
+static int add_hook(const char *path, int (*fn)(void *arg, hs_buf_t *out),
+                    void (*afn)(void *arg, const hs_admin_req_t *req), void *arg)
 {
     int rc = HS_ELIMIT;
     if (strlen(path) >= sizeof(hooks[0].path))
         return HS_EINVAL;
     pthread_mutex_lock(&hooks_lock);
     for (int i = 0; i < MAX_HOOKS; i++)
-        if (hooks[i].fn && strcmp(hooks[i].path, path) == 0)
+        if ((hooks[i].fn || hooks[i].afn) && strcmp(hooks[i].path, path) == 0)
             rc = HS_EEXIST;
     for (int i = 0; rc == HS_ELIMIT && i < MAX_HOOKS; i++)
-        if (!hooks[i].fn) {
+        if (!hooks[i].fn && !hooks[i].afn) {
             snprintf(hooks[i].path, sizeof(hooks[i].path), "%s", path);
             hooks[i].fn = fn;
+            hooks[i].afn = afn;
             hooks[i].arg = arg;
             rc = 0;
         }
@@ -57,13 +60,71 @@ int hs_admin_hook(const char *path, int (*fn)(void *arg, hs_buf_t *out), void *a
     return rc;
 }
 
+int hs_admin_hook(const char *path, int (*fn)(void *arg, hs_buf_t *out), void *arg)
+{
+    return add_hook(path, fn, NULL, arg);
+}
+
+int hs_admin_hook_async(const char *path, void (*fn)(void *arg, const hs_admin_req_t *req),
+                        void *arg)
+{
+    return add_hook(path, NULL, fn, arg);
+}
+
 void hs_admin_unhook(const char *path)
 {
     pthread_mutex_lock(&hooks_lock);
     for (int i = 0; i < MAX_HOOKS; i++)
-        if (hooks[i].fn && strcmp(hooks[i].path, path) == 0)
+        if ((hooks[i].fn || hooks[i].afn) && strcmp(hooks[i].path, path) == 0) {
             hooks[i].fn = NULL;
+            hooks[i].afn = NULL;
+        }
     pthread_mutex_unlock(&hooks_lock);
+}
+
+struct hs_admin_call {
+    hs_http_req_t *req; /* NULL once the client went away */
+};
+
+void hs_admin_done(hs_admin_call_t *call, int status, const char *body, size_t len)
+{
+    hs_http_req_t *req = call->req;
+    free(call);
+    if (!req)
+        return;
+    req->data = NULL;
+    if (status >= 400 && len == 0) {
+        hs_http_respond_text(req, status, NULL);
+        return;
+    }
+    hs_http_resp_start(req, status, (int64_t)len);
+    HS_HTTP_HEADER_LIT(req, "Content-Type", "application/json");
+    HS_HTTP_HEADER_LIT(req, "Cache-Control", "no-store");
+    hs_http_resp_body(req, body, len);
+    hs_http_resp_end(req);
+}
+
+/* Hands req to an async hook for its path; false if there is none. */
+static bool serve_async(hs_http_req_t *req, hs_str_t path)
+{
+    int found = 0; /* 1: handed over, -1: out of memory */
+    pthread_mutex_lock(&hooks_lock); /* held while fn runs: unhook waits for it */
+    for (int i = 0; !found && i < MAX_HOOKS; i++)
+        if (hooks[i].afn && strlen(hooks[i].path) == path.len &&
+            memcmp(hooks[i].path, path.base, path.len) == 0) {
+            hs_admin_call_t *call = malloc(sizeof(*call));
+            found = call ? 1 : -1;
+            if (!call)
+                break;
+            call->req = req;
+            req->data = call;
+            hs_admin_req_t view = {.msg = &req->msg, .loop = req->loop, .call = call};
+            hooks[i].afn(hooks[i].arg, &view); /* req may be ended (and gone) already */
+        }
+    pthread_mutex_unlock(&hooks_lock);
+    if (found < 0)
+        hs_http_respond_text(req, 503, "out of memory");
+    return found != 0;
 }
 
 /* Answers req from a hook for its path; false if there is none. */
@@ -97,6 +158,9 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
 {
     admin_t *a = (admin_t *)self;
     hs_str_t path = req->msg.path;
+    req->data = NULL;
+    if (serve_async(req, path))
+        return;
     if (req->msg.method != HS_HTTP_GET && req->msg.method != HS_HTTP_HEAD) {
         hs_http_resp_start(req, 405, 0);
         HS_HTTP_HEADER_LIT(req, "Allow", "GET, HEAD");
@@ -145,6 +209,18 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
     hs_http_respond_text(req, 404, "try /healthz, /metrics or /admin/status");
 }
 
+/* An async hook's call outlives its client: its answer will be dropped. */
+static void on_abort(hs_http_handler_t *self, hs_http_req_t *req)
+{
+    (void)self;
+    hs_admin_call_t *call = req->data;
+    if (!call)
+        return;
+    call->req = NULL;
+    req->data = NULL;
+    hs_http_respond_text(req, 503, "client went away");
+}
+
 static int start(void *arg, hs_loop_t *loop, unsigned index, void **state)
 {
     const hs_admin_opts_t *o = arg;
@@ -155,6 +231,7 @@ static int start(void *arg, hs_loop_t *loop, unsigned index, void **state)
     if (!a)
         return HS_ENOMEM;
     a->h.on_request = on_request;
+    a->h.on_abort = on_abort;
     a->opts = o;
     hs_http_server_opts_t so = {
         .listen = o->listen,

@@ -894,6 +894,94 @@ def purge_needs_the_token():
     assert r.status == 405, r.status  # the default edge has no token: PURGE is off
 
 
+def admin_purge_edge():
+    return hslib.shared("edge-purge-admin", lambda: edgelib.start_edge(
+        origin(), workers=2, sets=["edge.purge_token=" + TOKEN], admin=True,
+        name="edge-purge-admin"))
+
+
+def admin_purge(e, query, token=TOKEN, method="POST", header="Authorization"):
+    h = {}
+    if token is not None:
+        h[header] = ("Bearer " + token) if header == "Authorization" else token
+    return hslib.http_get(e.admin_port, "/admin/purge?" + query, h, method=method)
+
+
+@test
+def admin_purge_url_on_every_thread():
+    o, e = origin(), admin_purge_edge()
+    o.set("/ap/url?x=1", 200, {"Cache-Control": "max-age=60"}, b"v1")
+    warm(e, "/ap/url?x=1")
+    n = o.count("/ap/url?x=1")
+    r = admin_purge(e, "url=%2Fap%2Furl%3Fx%3D1&host=localhost")
+    assert r.status == 200, (r.status, r.body)
+    assert r.header("Content-Type") == "application/json", r.headers
+    assert b'"purged":%d,"purged_disk":0' % n in r.body, (r.body, n)
+    o.set("/ap/url?x=1", 200, {"Cache-Control": "max-age=60"}, b"v2")
+    for _ in range(6):  # whichever thread answers, the old body is gone
+        assert get(e, "/ap/url?x=1").body == b"v2"
+    # an absolute URL names the host itself (any case); Purge-Token works too
+    r = admin_purge(e, "url=http://LocalHost/ap/url%3Fx%3D1", header="Purge-Token")
+    assert r.status == 200 and b'"purged":0' not in r.body, r.body
+    # nothing cached there any more
+    r = admin_purge(e, "url=/ap/url%3Fx%3D1&host=localhost")
+    assert r.status == 200 and b'"purged":0,' in r.body, r.body
+
+
+@test
+def admin_purge_prefix_and_tags():
+    o, e = origin(), admin_purge_edge()
+    o.set("/ap/pre/a", 200, {"Cache-Control": "max-age=60", "Surrogate-Key": "ak1 ak2"}, b"a")
+    o.set("/ap/pre/b", 200, {"Cache-Control": "max-age=60", "Cache-Tag": "ak2,ak3"}, b"b")
+    o.set("/ap/other", 200, {"Cache-Control": "max-age=60", "Surrogate-Key": "ak4"}, b"c")
+    with hslib.Conn(e.port) as c:  # one connection: one thread holds each object once
+        for p in ("/ap/pre/a", "/ap/pre/b", "/ap/other"):
+            assert c.request("GET", p).status == 200
+        r = admin_purge(e, "tag=ak1&tag=ak4")  # repeated
+        assert r.status == 200 and b'"purged":2' in r.body, r.body
+        before = o.count("/ap/other")
+        c.request("GET", "/ap/other")
+        assert o.count("/ap/other") == before + 1
+        r = admin_purge(e, "tag=ak3,nosuch")  # comma-separated
+        assert r.status == 200 and b'"purged":1' in r.body, r.body
+        c.request("GET", "/ap/pre/a")
+        c.request("GET", "/ap/pre/b")
+        r = admin_purge(e, "prefix=/ap/pre/&host=localhost")
+        assert r.status == 200 and b'"purged":2' in r.body, r.body
+
+
+@test
+def admin_purge_soft_marks_stale():
+    o, e = origin(), admin_purge_edge()
+    o.set("/ap/soft", _validating_route('"s2"', b"soft"))
+    with hslib.Conn(e.port) as c:
+        c.request("GET", "/ap/soft")
+        r = admin_purge(e, "url=/ap/soft&host=localhost&soft=1")
+        assert r.status == 200 and b'"purged":1' in r.body and b'"soft":true' in r.body, r.body
+        r = c.request("GET", "/ap/soft")
+        assert r.status == 200 and r.header("X-Cache") == "REVALIDATED", r.headers
+        assert o.last("/ap/soft").header("If-None-Match") == '"s2"'
+
+
+@test
+def admin_purge_refusals():
+    e = admin_purge_edge()
+    assert admin_purge(e, "url=/x&host=localhost", token="wrong").status == 401
+    assert admin_purge(e, "url=/x&host=localhost", token=None).status == 401
+    assert admin_purge(e, "url=/x&host=localhost", token="wrong", header="Purge-Token").status == 401
+    assert admin_purge(e, "url=/x&host=localhost", method="GET").status == 405
+    for q in ("", "soft=1", "host=localhost", "url=/x", "url=x&host=localhost",
+              "url=/x&tag=t&host=localhost", "tag=%zz", "bogus=1&tag=t", "soft=2&tag=t",
+              "tag=" + ",".join("t%d" % i for i in range(17))):
+        r = admin_purge(e, q)
+        assert r.status == 400 and r.body.startswith(b'{"error":'), (q, r.status, r.body)
+    # the default edge has no token: purging is off
+    r = admin_purge(edge(), "url=/x&host=localhost")
+    assert r.status == 404 and b"disabled" in r.body, (r.status, r.body)
+    # the admin endpoint still answers its other paths
+    assert hslib.http_get(e.admin_port, "/healthz").status == 200
+
+
 # ---- disk tier --------------------------------------------------------------------------
 
 def disk_files(d):
