@@ -177,4 +177,13 @@ void hs__edge_purge_abort(rq_t *r);
 void hs__edge_registry_add(proxy_t *p);
 void hs__edge_registry_del(proxy_t *p);
 
+/* purge.c: parses an admin purge query (url=, prefix=, tag=, host=, soft=)
+ * into kind and args, decoding into buf, which must hold
+ * HS_EDGE_PURGE_QUERY_BUF(q.len) bytes (decoded values plus a host copy
+ * per url=/prefix= key). *nargs and *soft start at 0/false. Returns NULL,
+ * or the reason the request is bad. Pure: fuzzed by fuzz_purge_query. */
+#define HS_EDGE_PURGE_QUERY_BUF(qlen) (((qlen) + 2) * (HS_EDGE_PURGE_MAX_ARGS + 2))
+const char *hs__edge_purge_parse_query(hs_str_t q, char *buf, hs_edge_purge_kind_t *kind,
+                                       hs_str_t *args, size_t *nargs, bool *soft);
+
 #endif

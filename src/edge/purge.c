@@ -306,6 +306,11 @@ static hs_str_t make_admin_key(hs_str_t v, hs_str_t host, char **out, const char
         *why = "a /path in url= or prefix= needs host=";
         return HS_STR_NULL;
     }
+    for (size_t i = 0; i < host.len; i++)
+        if ((unsigned char)host.base[i] <= ' ' || host.base[i] == 0x7f) {
+            *why = "the host holds a space or a control character";
+            return HS_STR_NULL;
+        }
     char *k = *out;
     for (size_t i = 0; i < host.len; i++) { /* the key's host is lower-cased, as for PURGE */
         char c = host.base[i];
@@ -317,10 +322,8 @@ static hs_str_t make_admin_key(hs_str_t v, hs_str_t host, char **out, const char
     return (hs_str_t){k, host.len + 1 + v.len};
 }
 
-/* Parses the query into kind/args (strings decoded into buf); NULL or the
- * reason it is a bad request. */
-static const char *parse_admin_query(hs_str_t q, char *buf, hs_edge_purge_kind_t *kind,
-                                     hs_str_t *args, size_t *nargs, bool *soft)
+const char *hs__edge_purge_parse_query(hs_str_t q, char *buf, hs_edge_purge_kind_t *kind,
+                                       hs_str_t *args, size_t *nargs, bool *soft)
 {
     hs_str_t name, value, host = HS_STR_NULL;
     char *out = buf;
@@ -402,7 +405,7 @@ void hs_edge_purge_admin(const char *token, const hs_http_msg_t *m, hs_loop_t *h
         return;
     }
     /* decoded values, plus a host copy per url=/prefix= key */
-    char *buf = malloc((m->query.len + 2) * (HS_EDGE_PURGE_MAX_ARGS + 2));
+    char *buf = malloc(HS_EDGE_PURGE_QUERY_BUF(m->query.len));
     admin_purge_t *ap = malloc(sizeof(*ap));
     if (!buf || !ap) {
         free(buf);
@@ -414,7 +417,7 @@ void hs_edge_purge_admin(const char *token, const hs_http_msg_t *m, hs_loop_t *h
     hs_str_t args[HS_EDGE_PURGE_MAX_ARGS];
     size_t nargs = 0;
     bool soft = false;
-    const char *why = parse_admin_query(m->query, buf, &kind, args, &nargs, &soft);
+    const char *why = hs__edge_purge_parse_query(m->query, buf, &kind, args, &nargs, &soft);
     *ap = (admin_purge_t){.answer = answer, .arg = arg, .soft = soft};
     int rc = why ? HS_EINVAL : hs_edge_purge(home, kind, args, nargs, soft, admin_done, ap);
     free(buf); /* hs_edge_purge copied the args */
