@@ -420,10 +420,11 @@ ssize_t hs_awschunked_decode(hs_awschunked_t *d, const char *in, size_t len, con
         case S_SIZE: {
             int v = hexv(c);
             if (v >= 0) {
-                if (d->hex_digits == 16)
-                    rc = SIZE_ERR(d, "chunk-size has more than 16 digits");
-                else
-                    d->size = d->size << 4 | (uint64_t)v;
+                if (d->hex_digits == 16) {
+                    rc = SIZE_ERR(d, "chunk-size has more than 16 digits"); /* stays S_ERR */
+                    break;
+                }
+                d->size = d->size << 4 | (uint64_t)v;
                 d->hex_digits++;
                 d->state = S_SIZE;
             } else if (d->state == S_SIZE_START) {
