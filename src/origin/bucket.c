@@ -114,27 +114,7 @@ static void bucket_work(s3req_t *r)
     case OP_GET_BUCKET_ACL:
         hs__s3_xml_start(r, &w, "AccessControlPolicy");
         hs__s3_xml_owner(r, &w, "Owner");
-        hs_xmlw_open(&w, "AccessControlList");
-        hs_xmlw_open(&w, "Grant");
-        hs_xmlw_open(&w, "Grantee");
-        hs_xmlw_attr(&w, "xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance", 41);
-        hs_xmlw_attr(&w, "xsi:type", "CanonicalUser", 13);
-        hs_xmlw_elem_str(&w, "ID", r->o->access_key);
-        hs_xmlw_elem_str(&w, "DisplayName", "hyperscale");
-        hs_xmlw_close(&w, "Grantee");
-        hs_xmlw_elem_str(&w, "Permission", "FULL_CONTROL");
-        hs_xmlw_close(&w, "Grant");
-        if (b.flags & HS_META_BUCKET_PUBLIC_READ) {
-            hs_xmlw_open(&w, "Grant");
-            hs_xmlw_open(&w, "Grantee");
-            hs_xmlw_attr(&w, "xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance", 41);
-            hs_xmlw_attr(&w, "xsi:type", "Group", 5);
-            hs_xmlw_elem_str(&w, "URI", ALL_USERS);
-            hs_xmlw_close(&w, "Grantee");
-            hs_xmlw_elem_str(&w, "Permission", "READ");
-            hs_xmlw_close(&w, "Grant");
-        }
-        hs_xmlw_close(&w, "AccessControlList");
+        hs__s3_xml_acl(r, &w, b.flags & HS_META_BUCKET_PUBLIC_READ);
         hs_xmlw_close(&w, "AccessControlPolicy");
         break;
     default:

@@ -250,17 +250,10 @@ static void list_uploads_work(s3req_t *r)
 
 static void list_done(s3req_t *r)
 {
-    if (r->aborted) {
-        hs__s3_end(r);
+    if (r->rc == HS_ENOENT && !r->ecode)
+        r->rc = HS_ENOBUCKET; /* a listing's only missing thing is the bucket */
+    if (hs__s3_job_answered(r))
         return;
-    }
-    if (r->rc) {
-        if (r->ecode)
-            hs__s3_reply_err(r, r->ecode, r->emsg);
-        else
-            hs__s3_reply_rc(r, r->rc == HS_ENOENT ? HS_ENOBUCKET : r->rc);
-        return;
-    }
     hs__s3_reply_xml(r, 200);
 }
 

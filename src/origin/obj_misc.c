@@ -109,17 +109,8 @@ static void delete_work(s3req_t *r)
 
 static void x_done(s3req_t *r)
 {
-    if (r->aborted) {
-        hs__s3_end(r);
+    if (hs__s3_job_answered(r))
         return;
-    }
-    if (r->rc) {
-        if (r->ecode)
-            hs__s3_reply_err(r, r->ecode, r->emsg);
-        else
-            hs__s3_reply_rc(r, r->rc);
-        return;
-    }
     if (r->rt.op == OP_DELETE_OBJECT) {
         hs__s3_start(r, 204, 0);
         hs__s3_end(r);
@@ -444,17 +435,7 @@ static void acl_work(s3req_t *r)
     hs_xmlw_t w;
     hs__s3_xml_start(r, &w, "AccessControlPolicy");
     hs__s3_xml_owner(r, &w, "Owner");
-    hs_xmlw_open(&w, "AccessControlList");
-    hs_xmlw_open(&w, "Grant");
-    hs_xmlw_open(&w, "Grantee");
-    hs_xmlw_attr(&w, "xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance", 41);
-    hs_xmlw_attr(&w, "xsi:type", "CanonicalUser", 13);
-    hs_xmlw_elem_str(&w, "ID", r->o->access_key);
-    hs_xmlw_elem_str(&w, "DisplayName", "hyperscale");
-    hs_xmlw_close(&w, "Grantee");
-    hs_xmlw_elem_str(&w, "Permission", "FULL_CONTROL");
-    hs_xmlw_close(&w, "Grant");
-    hs_xmlw_close(&w, "AccessControlList");
+    hs__s3_xml_acl(r, &w, false); /* object ACLs are the owner's alone */
     hs_xmlw_close(&w, "AccessControlPolicy");
     r->rc = hs_xmlw_finish(&w);
 }

@@ -446,17 +446,8 @@ static void check_work(s3req_t *r)
 
 static void check_done(s3req_t *r)
 {
-    if (r->aborted) {
-        hs__s3_end(r);
+    if (hs__s3_job_answered(r))
         return;
-    }
-    if (r->rc) {
-        if (r->ecode)
-            hs__s3_reply_err(r, r->ecode, NULL);
-        else
-            hs__s3_reply_rc(r, r->rc);
-        return;
-    }
     hs__s3_hold(r);
     hs_http_req_read_body(r->req, put_body_cb);
     if (hs__s3_unhold(r) && r->aborted)

@@ -101,7 +101,12 @@ bool hs__s3_has_param(const s3route_t *rt, const char *name)
  * space as %20, so a '+' they send means a plus. */
 static int parse_query(hs_str_t q, hs_arena_t *a, s3route_t *rt, s3_route_err_t *err)
 {
-    rt->params = hs_arena_alloc(a, sizeof(s3param_t) * MAX_PARAMS);
+    if (!q.len)
+        return 0; /* most GETs: nothing to parse or allocate */
+    size_t cap = 1;
+    for (size_t i = 0; i < q.len && cap <= MAX_PARAMS; i++)
+        cap += q.base[i] == '&';
+    rt->params = hs_arena_alloc(a, sizeof(s3param_t) * (cap < MAX_PARAMS ? cap : MAX_PARAMS));
     if (!rt->params)
         return HS_ENOMEM;
     size_t i = 0;

@@ -163,6 +163,13 @@ bool hs__s3_submit(s3req_t *r, s3_fn work, s3_fn done);
 /* Answers an S3 error (XML, request id) and ends the request. msg NULL:
  * the code's default message. */
 void hs__s3_reply_err(s3req_t *r, const char *code, const char *msg);
+/* The common start of a job's done: ends an aborted request, answers a
+ * failed job (r->ecode/emsg, else from r->rc). Returns true when r was
+ * answered (it is gone), false when the job succeeded. */
+bool hs__s3_job_answered(s3req_t *r);
+/* <AccessControlList> with the owner's FULL_CONTROL grant, and AllUsers
+ * READ when public_read. */
+void hs__s3_xml_acl(const s3req_t *r, hs_xmlw_t *w, bool public_read);
 /* Maps a store error to an S3 error and answers it. */
 void hs__s3_reply_rc(s3req_t *r, int rc);
 /* Answers `status` with r->out as an XML body and ends the request. */

@@ -156,6 +156,32 @@ void hs__s3_xml_owner(const s3req_t *r, hs_xmlw_t *w, const char *elem)
     hs_xmlw_close(w, elem);
 }
 
+void hs__s3_xml_acl(const s3req_t *r, hs_xmlw_t *w, bool public_read)
+{
+    static const char xsi[] = "http://www.w3.org/2001/XMLSchema-instance";
+    hs_xmlw_open(w, "AccessControlList");
+    hs_xmlw_open(w, "Grant");
+    hs_xmlw_open(w, "Grantee");
+    hs_xmlw_attr(w, "xmlns:xsi", xsi, sizeof(xsi) - 1);
+    hs_xmlw_attr(w, "xsi:type", "CanonicalUser", 13);
+    hs_xmlw_elem_str(w, "ID", r->o->access_key);
+    hs_xmlw_elem_str(w, "DisplayName", "hyperscale");
+    hs_xmlw_close(w, "Grantee");
+    hs_xmlw_elem_str(w, "Permission", "FULL_CONTROL");
+    hs_xmlw_close(w, "Grant");
+    if (public_read) {
+        hs_xmlw_open(w, "Grant");
+        hs_xmlw_open(w, "Grantee");
+        hs_xmlw_attr(w, "xmlns:xsi", xsi, sizeof(xsi) - 1);
+        hs_xmlw_attr(w, "xsi:type", "Group", 5);
+        hs_xmlw_elem_str(w, "URI", "http://acs.amazonaws.com/groups/global/AllUsers");
+        hs_xmlw_close(w, "Grantee");
+        hs_xmlw_elem_str(w, "Permission", "READ");
+        hs_xmlw_close(w, "Grant");
+    }
+    hs_xmlw_close(w, "AccessControlList");
+}
+
 /* ---- answers ---- */
 
 void hs__s3_start(s3req_t *r, int status, int64_t content_length)
@@ -274,6 +300,21 @@ void hs__s3_reply_rc(s3req_t *r, int rc)
 }
 
 /* ---- pool jobs ---- */
+
+bool hs__s3_job_answered(s3req_t *r)
+{
+    if (r->aborted) {
+        hs__s3_end(r);
+        return true;
+    }
+    if (!r->rc)
+        return false;
+    if (r->ecode)
+        hs__s3_reply_err(r, r->ecode, r->emsg);
+    else
+        hs__s3_reply_rc(r, r->rc);
+    return true;
+}
 
 static void job_work(hs_tpool_job_t *j)
 {

@@ -18,19 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "core/err.h"
 #include "origin/awschunked.h"
 #include "origin/sigv4.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, #c);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define SK "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 #define SEED "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"

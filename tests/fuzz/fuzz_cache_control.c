@@ -16,19 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "core/err.h"
 #include "core/str.h"
 #include "edge/policy.h"
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "property violated: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_cc(const hs_cc_t *cc, hs_str_t in)
 {

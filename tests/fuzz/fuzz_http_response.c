@@ -16,18 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "check.h"
 #include "core/err.h"
 #include "http/parse.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, #c);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define MAXH 128
 

@@ -17,19 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "core/err.h"
 #include "origin/meta-int.h"
 #include "origin/meta.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, #c);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static void same_obj(const hs_meta_obj_t *a, const hs_meta_obj_t *b)
 {

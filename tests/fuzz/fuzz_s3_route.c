@@ -11,20 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "core/arena.h"
 #include "core/err.h"
 #include "http/parse.h"
 #include "origin/s3-int.h"
-
-#define CHECK(cond)                                                                         \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "property violated: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -16,17 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "../../src/http/static.c"
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "property violated: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char out[MAX_PATH_BYTES], out2[MAX_PATH_BYTES], small[32];
 

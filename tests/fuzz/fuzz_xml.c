@@ -20,21 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "origin/s3err.h"
 #include "origin/xml.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, #c);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static void check_node(const hs_xml_node_t *n, unsigned depth)
 {
