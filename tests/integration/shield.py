@@ -225,9 +225,11 @@ def heavy_hitters_at_metrics():
         m = metrics(srv)
         va = metric(m, "hs_shield_top_client_requests", 'client="127.0.0.2"')
         vb = metric(m, "hs_shield_top_client_requests", 'client="127.0.0.3"')
-        return (va, vb, m) if va and vb else None
+        # the series are published once a second from per-thread counts:
+        # wait for a publication that has seen every request
+        return (va, vb, m) if va and vb and va >= 60 and vb >= 5 else None
 
-    va, vb, m = wait_until(top, "top-k series at /metrics")
+    va, vb, m = wait_until(top, "top-k series at /metrics with every request counted")
     assert va >= 60 and vb >= 5 and va > vb, m
     assert metric(m, "hs_shield_tracked_clients") is not None, m
 
