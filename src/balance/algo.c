@@ -29,21 +29,34 @@ static unsigned weighted_draw(hs_balance_view_t *v, const hs_balance_cand_t *c, 
     return last; /* rounding at the top end */
 }
 
-/* Peak-EWMA x (in-flight + 1). A backend without a usable sample costs
- * nothing while idle, so it gets one probe at a time, and the penalty
- * while that probe is out: it neither starves nor takes a burst. A
- * sample older than 5 tau is forgotten, so a backend that was slow once
- * is measured again instead of being avoided forever. */
+/* Expected time for a new request: the backend's latency plus, for each
+ * request already in flight, its time per request (a peak-EWMA of
+ * latency / the in-flight count when the try started: by Little's law
+ * that is 1 / its completion rate). Latency x (in-flight + 1), Finagle's
+ * cost, counts queueing twice: a backend that serves one request at a
+ * time answers k in flight in k service times, so its cost grew as
+ * k x (k + 1) and passed an idle backend several times slower. Dividing
+ * the whole cost by concurrency instead leaves a backend that serves in
+ * parallel with no penalty for load, and backends that share a host
+ * (latency set by the host's load, not their own) drift to whichever
+ * has most in flight. This form is the latency when idle, grows with
+ * in-flight for every kind of backend, and grows linearly, not
+ * quadratically, for a queueing one.
+ * A backend without a usable sample costs nothing while idle, so it gets
+ * one probe at a time, and the penalty while that probe is out: it
+ * neither starves nor takes a burst. A sample older than 5 tau is
+ * forgotten, so a backend that was slow once is measured again instead
+ * of being avoided forever. */
 static double cost(hs_balance_view_t *v, unsigned i, uint64_t now_ns)
 {
     const hs_balance_pool_t *p = v->pool;
     const vbackend_t *b = &v->b[i];
     double inflight = atomic_load_explicit(&b->inflight, memory_order_relaxed);
     uint64_t tau = p->o.ewma_tau_ms * 1000000u;
-    bool fresh = b->ewma.sampled && now_ns < b->ewma.t + 5 * tau;
+    bool fresh = b->unit.sampled && now_ns < b->unit.t + 5 * tau;
     if (!fresh)
         return inflight == 0 ? 0 : (double)p->o.ewma_penalty_ms * 1e6 * (inflight + 1);
-    return b->ewma.v * (inflight + 1);
+    return b->ewma.v + b->unit.v * inflight;
 }
 
 static int p2c_pick(hs_balance_view_t *v, const hs_balance_cand_t *c, uint64_t hash)

@@ -72,6 +72,8 @@ typedef struct hs_balance_req {
     int backend;       /* in use, or -1 */
     unsigned tries;    /* picks made */
     uint64_t start_ns; /* when the current try started */
+    uint32_t conc;     /* the backend's in-flight count (this view) at the
+                        * current try's start, the try included */
     uint16_t tried[HS_BALANCE_MAX_TRIES];
 } hs_balance_req_t;
 

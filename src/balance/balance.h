@@ -116,6 +116,7 @@ static inline void hs_balance_req_init(hs_balance_req_t *r)
     r->backend = -1;
     r->tries = 0;
     r->start_ns = 0;
+    r->conc = 0;
 }
 
 /*

@@ -50,7 +50,8 @@ typedef struct tier {
 /* A view's per-backend state. Only the owner thread writes; the atomics
  * are there so the control thread and the JSON writer may read. */
 typedef struct vbackend {
-    hs_balance_ewma_t ewma;
+    hs_balance_ewma_t ewma;         /* latency, for gauges and JSON */
+    hs_balance_ewma_t unit;         /* latency / concurrency, for P2C's cost */
     double rr;                      /* smooth weighted round robin position */
     _Atomic uint32_t inflight;
     _Atomic uint64_t ewma_pub;      /* ewma.v in ns, 0 = no sample */

@@ -15,6 +15,14 @@ void hs_balance_ewma_observe(hs_balance_ewma_t *e, double sample_ns, uint64_t no
     } else {
         double dt = now_ns > e->t ? (double)(now_ns - e->t) : 0.0;
         double w = exp(-dt / (double)tau_ns);
+        /* Each lower sample pulls at least 1/16 of the way: a busy backend's
+         * peak (a stall of the whole machine, say) is contradicted within a
+         * few dozen answers instead of lingering for tau, while a rarely
+         * picked backend keeps its estimate. Time weighting alone made a
+         * healthy backend sampled 100 times a second look slower than an
+         * idle one 25 times slower for seconds after each stall. */
+        if (w > 1.0 - HS_BALANCE_EWMA_MIN_PULL)
+            w = 1.0 - HS_BALANCE_EWMA_MIN_PULL;
         e->v = e->v * w + sample_ns * (1.0 - w);
     }
     e->t = now_ns;

@@ -17,10 +17,14 @@ typedef struct hs_balance_ewma {
     bool sampled;
 } hs_balance_ewma_t;
 
+/* The least weight of a lower sample in hs_balance_ewma_observe. */
+#define HS_BALANCE_EWMA_MIN_PULL (1.0 / 16)
+
 /*
  * Adds a sample taken at now_ns: the first sample and any sample above the
  * estimate replace it (peak); a lower one pulls it down with weight
- * 1 - exp(-dt / tau), dt being the time since the previous sample.
+ * max(1 - exp(-dt / tau), HS_BALANCE_EWMA_MIN_PULL), dt being the time
+ * since the previous sample.
  */
 void hs_balance_ewma_observe(hs_balance_ewma_t *e, double sample_ns, uint64_t now_ns,
                              uint64_t tau_ns);

@@ -163,6 +163,7 @@ int hs_balance_pick(hs_balance_view_t *v, hs_balance_req_t *r, uint64_t hash)
     r->backend = b;
     r->start_ns = now;
     own_add32(&v->b[b].inflight, 1);
+    r->conc = atomic_load_explicit(&v->b[b].inflight, memory_order_relaxed);
     return b;
 }
 
@@ -187,7 +188,11 @@ void hs_balance_done(hs_balance_view_t *v, hs_balance_req_t *r, int result, uint
     uint64_t now = hs__balance_now_ns(p);
     if (latency_ns == 0)
         latency_ns = now > r->start_ns ? now - r->start_ns : 1;
-    hs_balance_ewma_observe(&vb->ewma, (double)latency_ns, now, p->o.ewma_tau_ms * 1000000u);
+    uint64_t tau = p->o.ewma_tau_ms * 1000000u;
+    hs_balance_ewma_observe(&vb->ewma, (double)latency_ns, now, tau);
+    /* A latency measured with k requests in flight on the backend counts
+     * as k requests' worth of its time: see cost() in algo.c. */
+    hs_balance_ewma_observe(&vb->unit, (double)latency_ns / (r->conc ? r->conc : 1), now, tau);
     atomic_store_explicit(&vb->ewma_pub, vb->ewma.v >= 1 ? (uint64_t)vb->ewma.v : 1,
                           memory_order_relaxed);
     own_add64(&vb->reqs, 1);

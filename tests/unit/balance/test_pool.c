@@ -139,6 +139,113 @@ static void test_p2c_prefers_fast(void **state)
     assert_true(lr < 0.2);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Closed loop, the shape of bench/balance-origins part A: `clients`
+ * clients each send their next request when the previous one answers.
+ * Backends 1..n-1 serve one request at a time (FIFO) in `svc` (their
+ * latency is mostly queueing); backend 0 serves in parallel in lat0.
+ * Returns backend 0's share; *p99 gets the 99th percentile latency. */
+/* Every `stall_every`, every backend stops for `stall` (a loaded machine
+ * descheduling the origins' process): work due inside a stall ends at
+ * its end. */
+static uint64_t stall_every, stall;
+
+static uint64_t after_stall(uint64_t t)
+{
+    if (!stall_every)
+        return t;
+    uint64_t k = t % stall_every;
+    return k < stall ? t - k + stall : t;
+}
+
+static double closed_loop(unsigned n, uint64_t lat0, uint64_t svc, unsigned clients, uint64_t *p99)
+{
+    static const char *const lists[] = {"", "", "",
+                                        "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80",
+                                        "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80,10.0.0.4:80"};
+    enum { CLIENTS = 32, MAXLAT = 1 << 16 };
+    assert_true(n < sizeof(lists) / sizeof(lists[0]) && clients <= CLIENTS);
+    hs_balance_opts_t o = {0};
+    fake_now = 1000 * MS;
+    hs_balance_pool_t *p = pool(&o, lists[n], NULL);
+    hs_balance_view_t *v = hs_balance_view_new(p);
+    hs_balance_req_t r[CLIENTS];
+    uint64_t end[CLIENTS], free_at[4] = {0};
+    uint64_t *lat = calloc(MAXLAT, sizeof(*lat));
+    unsigned nlat = 0, picks0 = 0;
+    uint64_t stop = fake_now + 20000 * MS;
+    for (unsigned c = 0; c < clients; c++) {
+        hs_balance_req_init(&r[c]);
+        end[c] = 0;
+    }
+    for (;;) {
+        /* next event: a client with no request out, or the earliest answer */
+        unsigned c = 0;
+        for (unsigned k = 1; k < clients; k++)
+            if (end[k] < end[c])
+                c = k;
+        if (end[c]) {
+            fake_now = end[c];
+            if (nlat < MAXLAT)
+                lat[nlat++] = fake_now - r[c].start_ns;
+            hs_balance_done(v, &r[c], 200, 0);
+        }
+        if (fake_now >= stop)
+            break;
+        hs_balance_req_init(&r[c]);
+        int b = hs_balance_pick(v, &r[c], 0);
+        assert_true(b >= 0 && (unsigned)b < n);
+        if (b == 0) {
+            picks0++;
+            end[c] = after_stall(fake_now + lat0);
+        } else {
+            uint64_t s = after_stall(free_at[b] > fake_now ? free_at[b] : fake_now);
+            end[c] = free_at[b] = after_stall(s + svc);
+        }
+    }
+    for (unsigned c = 0; c < clients; c++)
+        if (r[c].backend >= 0)
+            hs_balance_done(v, &r[c], HS_ECANCELED, 0);
+    qsort(lat, nlat, sizeof(*lat), cmp_u64);
+    *p99 = lat[(size_t)(nlat * 0.99)];
+    free(lat);
+    hs_balance_view_free(v);
+    hs_balance_pool_release(p);
+    return (double)picks0 / nlat;
+}
+
+/* Regression (issue 6): with cost = peak-EWMA latency x (in-flight + 1)
+ * the queueing backends' cost (about 42 ms x 6) passed the idle slow
+ * one's 200 ms, so the slow backend always had a request out: 1.3% of
+ * the requests and the p99 at 200 ms. */
+static void test_p2c_slow_among_queueing(void **state)
+{
+    (void)state;
+    uint64_t p99_healthy, p99_slow;
+    double share_h = closed_loop(4, 8 * MS, 8 * MS, 16, &p99_healthy);
+    double share_s = closed_loop(4, 208 * MS, 8 * MS, 16, &p99_slow);
+    assert_true(share_h > 0.15); /* a healthy backend 0 gets its part */
+
+    if (share_s > 0.001)
+        fail_msg("the slow backend got %.2f%% of requests", share_s * 100);
+    if (p99_slow > p99_healthy * 3 / 2)
+        fail_msg("p99 %.1f ms with the slow backend vs %.1f ms without", p99_slow / 1e6,
+                 p99_healthy / 1e6);
+    /* Every second everything stalls for 150 ms (a loaded machine): the
+     * healthy backends' peaks must not hold for tau (it was 3% at 10 s). */
+    stall_every = 1000 * MS;
+    stall = 150 * MS;
+    share_s = closed_loop(4, 208 * MS, 8 * MS, 16, &p99_slow);
+    stall_every = stall = 0;
+    if (share_s > 0.006)
+        fail_msg("with stalls the slow backend got %.2f%% of requests", share_s * 100);
+}
+
 /* ---- weights ---- */
 
 static void test_round_robin_weights(void **state)
@@ -477,6 +584,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_p2c_prefers_fast),
+        cmocka_unit_test(test_p2c_slow_among_queueing),
         cmocka_unit_test(test_round_robin_weights),
         cmocka_unit_test(test_p2c_weights),
         cmocka_unit_test(test_consecutive_failures_eject),

@@ -32,10 +32,18 @@ static void test_ewma_peak_and_decay(void **state)
     hs_balance_ewma_observe(&e, 10 * MS, 11 * SEC + 1, tau);
     double want = 200 * MS * exp(-1.0) + 10 * MS * (1 - exp(-1.0));
     assert_float_equal(e.v, want, 1);
-    /* samples at the same instant do not move it down */
+    /* a sample at the same instant (or soon after) still pulls 1/16 */
     double before = e.v;
     hs_balance_ewma_observe(&e, 1 * MS, 11 * SEC + 1, tau);
-    assert_float_equal(e.v, before, 1e-6);
+    assert_float_equal(e.v, before * 15 / 16 + 1 * MS / 16.0, 1e-3);
+    /* so a peak is forgotten after dozens of answers, not after tau */
+    hs_balance_ewma_t f = {0};
+    hs_balance_ewma_observe(&f, 10 * MS, 1 * SEC, tau);
+    hs_balance_ewma_observe(&f, 300 * MS, 1 * SEC + 10 * MS, tau);
+    for (int i = 2; i <= 51; i++)
+        hs_balance_ewma_observe(&f, 10 * MS, 1 * SEC + (uint64_t)i * 10 * MS, tau);
+    assert_true(f.v < 25 * MS); /* 10 + 290 x (15/16)^50 = 14 ms */
+    assert_true(f.v > 10 * MS);
     /* many lower samples converge to them */
     for (int i = 1; i <= 100; i++)
         hs_balance_ewma_observe(&e, 10 * MS, 11 * SEC + 1 + (uint64_t)i * SEC, tau);
