@@ -62,7 +62,11 @@ static void send_obj_range(hs_http_req_t *req, hs_edge_obj_t *o, uint64_t off, u
 {
     if (len == 0 || hs_http_req_is_head(req))
         return;
-    if (len <= 8192) {
+    if (o->body_in_file) {
+        hs_edge_obj_ref(o); /* keeps the descriptor open until sent */
+        hs_http_resp_body_file(req, o->body_fd, (off_t)(o->body_off + off), len,
+                               hs_edge_obj_release, o);
+    } else if (len <= 8192) {
         hs_http_resp_body(req, o->body + off, len);
     } else {
         hs_edge_obj_ref(o);

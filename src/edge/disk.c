@@ -4,6 +4,9 @@
  * budget, SIEVE eviction, Vary variants, invalidation and purges come from
  * the same code; removing an entry deletes its file on the I/O pool.
  * Pool jobs own everything they touch (paths and copies), never the index.
+ * The one file access on the loop is hs_edge_disk_open: a hit on a file
+ * already checked reads a few page-cache bytes there, which costs less
+ * than two thread hand-offs.
  */
 #include "edge/disk.h"
 
@@ -24,8 +27,15 @@
 #include "core/str.h"
 #include "edge/mem.h"
 
-#define MAGIC "HSEDGE01"
+#define MAGIC "HSEDGE02"
 #define MAX_FIELD (1u << 20) /* keys, lists and header blocks are far smaller */
+/* Bodies below this are read into memory (and go back to the memory tier);
+ * larger ones are sent from their file. Below it a copy costs less than
+ * the sendfile setup, and a whole-file checksum on every hit is cheap. */
+#define INLINE_MAX 16384
+/* First read of a file opened on the loop: fixed header plus the usual
+ * keys and header block. */
+#define HEAD_READ 4096
 
 typedef struct fhdr {
     char magic[8];
@@ -33,7 +43,8 @@ typedef struct fhdr {
     int64_t response_time, initial_age, lifetime, swr, sie;
     uint32_t key_len, vary_len, sec_len, tags_len, hdr_len, pad;
     uint64_t body_len;
-    uint64_t checksum; /* XXH3 of everything after this header */
+    uint64_t checksum;     /* XXH3 of everything after this header */
+    uint64_t hdr_checksum; /* XXH3 of the keys, lists and header block (all but the body) */
 } fhdr_t;
 
 struct hs_edge_disk {
@@ -49,6 +60,8 @@ struct hs_edge_disk {
     bool warned; /* a failed write was logged (once: a full or read-only disk fails them all) */
     void (*ready_cb)(void *arg);
     void *ready_arg;
+    char *scratch; /* hs_edge_disk_open's reads; its vary/sec point here */
+    size_t scratch_cap;
 };
 
 static void path_of(char *out, size_t cap, const char *dir, uint64_t id, const char *ext)
@@ -88,6 +101,16 @@ static int read_all(int fd, void *p, size_t n)
         n -= (size_t)r;
     }
     return 0;
+}
+
+static size_t strings_len(const fhdr_t *h)
+{
+    return (size_t)h->key_len + h->vary_len + h->sec_len + h->tags_len + h->hdr_len;
+}
+
+static int64_t ctime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
 static bool fhdr_ok(const fhdr_t *h, uint64_t file_size)
@@ -157,13 +180,21 @@ static hs_edge_obj_t *entry_new(const fhdr_t *h, uint64_t id, const char *tags)
     return e;
 }
 
-static void index_put(hs_edge_disk_t *d, const fhdr_t *h, uint64_t id, const char *strings)
+/* st: the file as written by this process (its checksum is the one just
+ * computed from memory), or NULL when its body is not verified yet. */
+static void index_put(hs_edge_disk_t *d, const fhdr_t *h, uint64_t id, const char *strings,
+                      const struct stat *st)
 {
     const char *key = strings, *vary = key + h->key_len, *sec = vary + h->vary_len;
     const char *tags = sec + h->sec_len;
     hs_edge_obj_t *e = entry_new(h, id, tags);
     if (!e)
         return;
+    if (st) {
+        e->file_ok = true;
+        e->file_ino = (uint64_t)st->st_ino;
+        e->file_ctime_ns = ctime_ns(st);
+    }
     int rc = hs_edge_mem_insert(d->index, (hs_str_t){key, h->key_len},
                                 (hs_str_t){vary, h->vary_len}, (hs_str_t){sec, h->sec_len}, e);
     if (rc != 0)
@@ -176,7 +207,7 @@ static void index_put(hs_edge_disk_t *d, const fhdr_t *h, uint64_t id, const cha
 typedef struct found {
     fhdr_t h;
     uint64_t id;
-    char *strings; /* key, vary, sec, tags */
+    char *strings; /* key, vary, sec, tags, hdr */
 } found_t;
 
 typedef struct sjob {
@@ -237,8 +268,9 @@ static void scan_work(hs_tpool_job_t *job)
         found_t f = {.id = id};
         bool ok = fstat(fd, &st) == 0 && read_all(fd, &f.h, sizeof(f.h)) == 0 &&
                   fhdr_ok(&f.h, (uint64_t)st.st_size);
-        size_t sl = ok ? (size_t)f.h.key_len + f.h.vary_len + f.h.sec_len + f.h.tags_len : 0;
-        if (ok && (f.strings = malloc(sl)) != NULL && read_all(fd, f.strings, sl) == 0) {
+        size_t sl = ok ? strings_len(&f.h) : 0; /* the header block too, for its checksum */
+        if (ok && (f.strings = malloc(sl ? sl : 1)) != NULL && read_all(fd, f.strings, sl) == 0 &&
+            (ok = XXH3_64bits(f.strings, sl) == f.h.hdr_checksum)) {
             if (s->n == s->cap) {
                 size_t c = s->cap ? s->cap * 2 : 64;
                 found_t *nv = realloc(s->v, c * sizeof(*nv));
@@ -270,7 +302,7 @@ static void scan_done(hs_tpool_job_t *job)
     for (size_t i = 0; i < s->n; i++) {
         if (s->v[i].id >= d->next_id)
             d->next_id = s->v[i].id + 1;
-        index_put(d, &s->v[i].h, s->v[i].id, s->v[i].strings);
+        index_put(d, &s->v[i].h, s->v[i].id, s->v[i].strings, NULL);
         free(s->v[i].strings);
     }
     free(s->v);
@@ -329,6 +361,7 @@ void hs_edge_disk_free(hs_edge_disk_t *d)
         return;
     hs_edge_mem_on_remove(d->index, NULL, NULL); /* freeing the index keeps the files */
     hs_edge_mem_free(d->index);
+    free(d->scratch);
     free(d->dir);
     free(d);
 }
@@ -370,13 +403,15 @@ typedef struct wjob {
     uint64_t id;
     char path[PATH_MAX], tmp[PATH_MAX];
     int err;
+    struct stat st; /* the file written */
     char strings[]; /* key, vary, sec, tags, hdr */
 } wjob_t;
 
 static void write_work(hs_tpool_job_t *job)
 {
     wjob_t *w = (wjob_t *)job;
-    size_t sl = (size_t)w->h.key_len + w->h.vary_len + w->h.sec_len + w->h.tags_len + w->h.hdr_len;
+    size_t sl = strings_len(&w->h);
+    w->h.hdr_checksum = XXH3_64bits(w->strings, sl);
     XXH3_state_t *st = XXH3_createState();
     if (!st) {
         w->err = HS_ENOMEM;
@@ -402,6 +437,8 @@ static void write_work(hs_tpool_job_t *job)
         rc = HS_ERR(errno);
     if (rc == 0 && rename(w->tmp, w->path) != 0)
         rc = HS_ERR(errno);
+    if (rc == 0 && stat(w->path, &w->st) != 0) /* after the rename: it changes the ctime */
+        w->st.st_ino = 0; /* indexed unverified: checked on first use */
     if (rc != 0)
         unlink(w->tmp);
     w->err = rc;
@@ -417,7 +454,7 @@ static void write_done(hs_tpool_job_t *job)
         hs_edge_obj_t tmp = {.file_id = w->id};
         on_index_remove(w->d, &tmp);
     } else if (w->err == 0)
-        index_put(w->d, &w->h, w->id, w->strings);
+        index_put(w->d, &w->h, w->id, w->strings, w->st.st_ino ? &w->st : NULL);
     else if (!w->d->warned) {
         w->d->warned = true;
         hs_log_warn("edge_disk_write", "path=%s err=%s (further failures not logged)", w->path,
@@ -483,6 +520,38 @@ void hs_edge_disk_store(hs_edge_disk_t *d, hs_str_t key, hs_str_t vary, hs_str_t
 
 /* ---- reads ---- */
 
+/* A new object (one reference) of index entry e from its file's header and
+ * strings; the caller gives it its body. NULL on OOM. */
+static hs_edge_obj_t *obj_from(const hs_edge_obj_t *e, const fhdr_t *h, const char *strings)
+{
+    const char *tags = strings + h->key_len + h->vary_len + h->sec_len;
+    const char *hdr = tags + h->tags_len;
+    hs_edge_obj_t *o = hs_edge_obj_new();
+    if (!o)
+        return NULL;
+    o->status = (int)h->status;
+    o->meta = e->meta; /* the index's: a soft purge may have changed it */
+    o->size = h->body_len;
+    if (!(o->hdr = malloc(h->hdr_len ? h->hdr_len : 1))) {
+        hs_edge_obj_unref(o);
+        return NULL;
+    }
+    memcpy(o->hdr, hdr, h->hdr_len);
+    o->hdr_len = h->hdr_len;
+    if (h->tags_len && (o->tags = malloc(h->tags_len)) != NULL) {
+        memcpy(o->tags, tags, h->tags_len);
+        o->tags_len = h->tags_len;
+    }
+    hs_edge_obj_index(o);
+    return o;
+}
+
+static void strings_vary_sec(const fhdr_t *h, const char *strings, hs_str_t *vary, hs_str_t *sec)
+{
+    *vary = (hs_str_t){strings + h->key_len, h->vary_len};
+    *sec = (hs_str_t){vary->base + vary->len, h->sec_len};
+}
+
 typedef struct rjob {
     hs_tpool_job_t job;
     hs_edge_disk_t *d;
@@ -491,11 +560,16 @@ typedef struct rjob {
     void *arg;
     char path[PATH_MAX];
     fhdr_t h;
+    struct stat st;
     char *strings; /* key, vary, sec, tags, hdr */
-    char *body;
+    char *body;    /* small bodies; larger ones stay in the file */
+    int fd;        /* open on a large body, handed to the object */
     int err;
 } rjob_t;
 
+/* Reads and checks the whole file once (header, strings, every body byte
+ * against the checksum); keeps small bodies, and the descriptor of large
+ * ones. */
 static void read_work(hs_tpool_job_t *job)
 {
     rjob_t *r = (rjob_t *)job;
@@ -504,38 +578,48 @@ static void read_work(hs_tpool_job_t *job)
         r->err = HS_ERR(errno);
         return;
     }
-    struct stat st;
-    int rc = fstat(fd, &st) == 0 ? 0 : HS_ERR(errno);
+    int rc = fstat(fd, &r->st) == 0 ? 0 : HS_ERR(errno);
     if (rc == 0)
         rc = read_all(fd, &r->h, sizeof(r->h));
-    if (rc == 0 && !fhdr_ok(&r->h, (uint64_t)st.st_size))
+    if (rc == 0 && !fhdr_ok(&r->h, (uint64_t)r->st.st_size))
         rc = HS_ECORRUPT;
-    size_t sl = 0;
-    if (rc == 0) {
-        sl = (size_t)r->h.key_len + r->h.vary_len + r->h.sec_len + r->h.tags_len + r->h.hdr_len;
-        r->strings = malloc(sl ? sl : 1);
-        r->body = malloc(r->h.body_len ? r->h.body_len : 1);
-        if (!r->strings || !r->body)
-            rc = HS_ENOMEM;
-    }
+    size_t sl = rc == 0 ? strings_len(&r->h) : 0;
+    if (rc == 0 && !(r->strings = malloc(sl ? sl : 1)))
+        rc = HS_ENOMEM;
     if (rc == 0)
         rc = read_all(fd, r->strings, sl);
-    if (rc == 0)
-        rc = read_all(fd, r->body, r->h.body_len);
-    close(fd);
+    if (rc == 0 && XXH3_64bits(r->strings, sl) != r->h.hdr_checksum)
+        rc = HS_ECORRUPT;
+    XXH3_state_t *xs = rc == 0 ? XXH3_createState() : NULL;
+    if (rc == 0 && !xs)
+        rc = HS_ENOMEM;
     if (rc == 0) {
-        XXH3_state_t *xs = XXH3_createState();
-        if (!xs) {
+        XXH3_64bits_reset(xs);
+        XXH3_64bits_update(xs, r->strings, sl);
+        bool small = r->h.body_len < INLINE_MAX;
+        size_t cap = small ? (size_t)r->h.body_len : 65536;
+        char *buf = malloc(cap ? cap : 1);
+        if (!buf)
             rc = HS_ENOMEM;
-        } else {
-            XXH3_64bits_reset(xs);
-            XXH3_64bits_update(xs, r->strings, sl);
-            XXH3_64bits_update(xs, r->body, r->h.body_len);
-            if (XXH3_64bits_digest(xs) != r->h.checksum)
-                rc = HS_ECORRUPT;
-            XXH3_freeState(xs);
+        for (uint64_t left = r->h.body_len; rc == 0 && left;) {
+            size_t n = left < cap ? (size_t)left : cap;
+            rc = read_all(fd, buf, n);
+            if (rc == 0)
+                XXH3_64bits_update(xs, buf, n);
+            left -= n;
         }
+        if (rc == 0 && XXH3_64bits_digest(xs) != r->h.checksum)
+            rc = HS_ECORRUPT;
+        if (small)
+            r->body = buf;
+        else
+            free(buf);
+        XXH3_freeState(xs);
     }
+    if (rc == 0 && r->h.body_len >= INLINE_MAX)
+        r->fd = fd;
+    else
+        close(fd);
     r->err = rc;
 }
 
@@ -545,31 +629,20 @@ static void read_done(hs_tpool_job_t *job)
     r->d->pending--;
     hs_edge_obj_t *o = NULL;
     hs_str_t vary = HS_STR_NULL, sec = HS_STR_NULL;
-    if (r->err == 0 && (o = hs_edge_obj_new()) != NULL) {
-        const char *s = r->strings;
-        vary = (hs_str_t){s + r->h.key_len, r->h.vary_len};
-        sec = (hs_str_t){vary.base + vary.len, r->h.sec_len};
-        const char *tags = sec.base + sec.len, *hdr = tags + r->h.tags_len;
-        o->status = (int)r->h.status;
-        o->meta = r->e->meta; /* the index's: a soft purge may have changed it */
-        o->body = r->body;
-        o->size = r->h.body_len;
-        r->body = NULL;
-        o->hdr = malloc(r->h.hdr_len ? r->h.hdr_len : 1);
-        if (o->hdr) {
-            memcpy(o->hdr, hdr, r->h.hdr_len);
-            o->hdr_len = r->h.hdr_len;
-        }
-        if (r->h.tags_len && (o->tags = malloc(r->h.tags_len)) != NULL) {
-            memcpy(o->tags, tags, r->h.tags_len);
-            o->tags_len = r->h.tags_len;
-        }
-        if (!o->hdr) {
-            hs_edge_obj_unref(o);
-            o = NULL;
+    if (r->err == 0 && (o = obj_from(r->e, &r->h, r->strings)) != NULL) {
+        strings_vary_sec(&r->h, r->strings, &vary, &sec);
+        if (r->fd >= 0) {
+            o->body_in_file = true;
+            o->body_fd = r->fd;
+            o->body_off = sizeof(r->h) + strings_len(&r->h);
+            r->fd = -1;
         } else {
-            hs_edge_obj_index(o);
+            o->body = r->body;
+            r->body = NULL;
         }
+        r->e->file_ok = true; /* later hits open it on the loop */
+        r->e->file_ino = (uint64_t)r->st.st_ino;
+        r->e->file_ctime_ns = ctime_ns(&r->st);
     } else if (r->err != 0) {
         hs_log_warn("edge_disk_read", "path=%s err=%s", r->path, hs_errname(r->err));
         hs_edge_mem_remove(r->d->index, r->e); /* and its file */
@@ -577,6 +650,8 @@ static void read_done(hs_tpool_job_t *job)
     r->cb(r->arg, o, vary, sec);
     if (o)
         hs_edge_obj_unref(o);
+    if (r->fd >= 0)
+        close(r->fd);
     hs_edge_obj_unref(r->e);
     free(r->strings);
     free(r->body);
@@ -594,6 +669,7 @@ int hs_edge_disk_read(hs_edge_disk_t *d, hs_edge_obj_t *e,
     r->e = e;
     r->cb = done;
     r->arg = arg;
+    r->fd = -1;
     path_of(r->path, sizeof(r->path), d->dir, e->file_id, "hso");
     r->job.work = read_work;
     r->job.done = read_done;
@@ -605,5 +681,116 @@ int hs_edge_disk_read(hs_edge_disk_t *d, hs_edge_obj_t *e,
         return rc;
     }
     d->pending++;
+    return 0;
+}
+
+/* ---- opening on the loop ---- */
+
+static int scratch_fit(hs_edge_disk_t *d, size_t n)
+{
+    if (n <= d->scratch_cap)
+        return 0;
+    char *s = realloc(d->scratch, n);
+    if (!s)
+        return HS_ENOMEM;
+    d->scratch = s;
+    d->scratch_cap = n;
+    return 0;
+}
+
+static int pread_all(int fd, char *p, size_t n, off_t off)
+{
+    while (n) {
+        ssize_t r = pread(fd, p, n, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return HS_ERR(errno);
+        if (r == 0)
+            return HS_ECORRUPT;
+        p += r;
+        n -= (size_t)r;
+        off += r;
+    }
+    return 0;
+}
+
+/* Reads and checks what an open needs into d->scratch: the whole file for
+ * a small body (every byte checked), else header and strings. */
+static int open_read(hs_edge_disk_t *d, int fd, uint64_t fsize, fhdr_t *h)
+{
+    size_t first = fsize < HEAD_READ ? (size_t)fsize : HEAD_READ;
+    if (first < sizeof(*h))
+        return HS_ECORRUPT;
+    int rc = scratch_fit(d, first);
+    if (rc == 0)
+        rc = pread_all(fd, d->scratch, first, 0);
+    if (rc != 0)
+        return rc;
+    memcpy(h, d->scratch, sizeof(*h));
+    if (!fhdr_ok(h, fsize))
+        return HS_ECORRUPT;
+    size_t sl = strings_len(h);
+    size_t need = sizeof(*h) + sl + (h->body_len < INLINE_MAX ? (size_t)h->body_len : 0);
+    if (need > first) {
+        if ((rc = scratch_fit(d, need)) != 0 ||
+            (rc = pread_all(fd, d->scratch + first, need - first, (off_t)first)) != 0)
+            return rc;
+    }
+    const char *strings = d->scratch + sizeof(*h);
+    if (XXH3_64bits(strings, sl) != h->hdr_checksum)
+        return HS_ECORRUPT;
+    if (h->body_len < INLINE_MAX && XXH3_64bits(strings, sl + h->body_len) != h->checksum)
+        return HS_ECORRUPT;
+    return 0;
+}
+
+int hs_edge_disk_open(hs_edge_disk_t *d, hs_edge_obj_t *e, hs_edge_obj_t **out, hs_str_t *vary,
+                      hs_str_t *sec)
+{
+    *out = NULL;
+    if (!e->file_ok)
+        return HS_EAGAIN;
+    char path[PATH_MAX];
+    path_of(path, sizeof(path), d->dir, e->file_id, "hso");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int rc = fd < 0 ? HS_ERR(errno) : fstat(fd, &st) != 0 ? HS_ERR(errno) : 0;
+    if (rc == 0 && ((uint64_t)st.st_ino != e->file_ino || ctime_ns(&st) != e->file_ctime_ns ||
+                    (uint64_t)st.st_size != e->size)) {
+        close(fd); /* changed since it was checked: check it all again */
+        e->file_ok = false;
+        return HS_EAGAIN;
+    }
+    fhdr_t h;
+    if (rc == 0)
+        rc = open_read(d, fd, (uint64_t)st.st_size, &h);
+    hs_edge_obj_t *o = NULL;
+    if (rc == 0 && !(o = obj_from(e, &h, d->scratch + sizeof(h))))
+        rc = HS_ENOMEM;
+    if (rc == 0 && h.body_len < INLINE_MAX) {
+        if ((o->body = malloc(h.body_len ? h.body_len : 1)) != NULL)
+            memcpy(o->body, d->scratch + sizeof(h) + strings_len(&h), h.body_len);
+        else
+            rc = HS_ENOMEM;
+        close(fd);
+    } else if (rc == 0) {
+        o->body_in_file = true;
+        o->body_fd = fd;
+        o->body_off = sizeof(h) + strings_len(&h);
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    if (rc != 0) {
+        if (o)
+            hs_edge_obj_unref(o); /* closes fd if it took it: not on this path */
+        if (rc == HS_ECORRUPT || rc == HS_ENOENT) {
+            hs_log_warn("edge_disk_read", "path=%s err=%s", path, hs_errname(rc));
+            hs_edge_mem_remove(d->index, e); /* and its file */
+        }
+        return rc;
+    }
+    strings_vary_sec(&h, d->scratch + sizeof(h), vary, sec);
+    *out = o;
     return 0;
 }

@@ -6,11 +6,18 @@
  * is read back from disk instead of fetched from the origin. All file
  * work runs on the I/O pool; the index lives on the loop thread.
  *
- * File format (little-endian, one file per object, named by a hash of its
- * primary and secondary keys): a fixed header (magic, lengths, freshness
- * state, checksum), then key, Vary list, secondary key, surrogate keys,
- * header block and body. A file whose checksum does not match is deleted
- * when read.
+ * File format (native-endian, one file per object, named by a number): a
+ * fixed header (magic, lengths, freshness state, a checksum of everything
+ * after it and one of everything but the body), then key, Vary list,
+ * secondary key, surrogate keys, header block and body. A file whose
+ * checksums do not match is deleted when read.
+ *
+ * Hits: bodies under 16 KiB are read into memory; larger ones are sent from
+ * their file (the object holds the descriptor). A file's body is checked
+ * in full once (written by this process, or read on the pool on first use
+ * after a start); later hits open it on the loop and check its header
+ * checksum, and that inode, size and ctime are the ones checked, so any
+ * write to the file sends it back to a full check (docs/edge.md).
  */
 #ifndef HS_EDGE_DISK_H
 #define HS_EDGE_DISK_H
@@ -49,14 +56,26 @@ void hs_edge_disk_store(hs_edge_disk_t *d, hs_str_t key, hs_str_t vary, hs_str_t
  * An entry has the object's meta and size, no body. */
 hs_edge_obj_t *hs_edge_disk_lookup(hs_edge_disk_t *d, hs_str_t key, const hs_http_msg_t *req);
 
-/* Reads the object of index entry e on the pool. done(arg, o, vary, sec)
- * runs on the loop with the object read, its Vary list and secondary key
- * (all valid during the call: take a reference to keep o), or o == NULL
- * when the file is gone or corrupt (its entry is then removed). Returns 0
- * or HS_EBUSY / HS_ENOMEM (done will not run). */
+/* Reads and checks the whole file of index entry e on the pool. done(arg,
+ * o, vary, sec) runs on the loop with the object, its Vary list and
+ * secondary key (all valid during the call: take a reference to keep o),
+ * or o == NULL when the file is gone or corrupt (its entry is then
+ * removed). o's body is in memory, or (16 KiB and more) in its open file
+ * (o->body_in_file). Marks e checked, so hs_edge_disk_open takes it next.
+ * Returns 0 or HS_EBUSY / HS_ENOMEM (done will not run). */
 int hs_edge_disk_read(hs_edge_disk_t *d, hs_edge_obj_t *e,
                       void (*done)(void *arg, hs_edge_obj_t *o, hs_str_t vary, hs_str_t sec),
                       void *arg);
+
+/* Opens the object of index entry e on the calling (loop) thread: a few
+ * page-cache reads, no hand-off. Returns 0 with *out (one reference) like
+ * hs_edge_disk_read's, and *vary / *sec valid until the next call on d;
+ * HS_EAGAIN when the file must be checked on the pool first
+ * (hs_edge_disk_read: never checked since start, or changed since);
+ * HS_ECORRUPT / HS_ENOENT when it is corrupt or gone (e is removed); or
+ * another HS_E* code (HS_ENOMEM, out of descriptors). */
+int hs_edge_disk_open(hs_edge_disk_t *d, hs_edge_obj_t *e, hs_edge_obj_t **out, hs_str_t *vary,
+                      hs_str_t *sec);
 
 /* The index (lookups, counts): removing an entry deletes its file. */
 hs_edge_mem_t *hs_edge_disk_index(hs_edge_disk_t *d);

@@ -29,13 +29,23 @@ typedef struct hs_edge_obj {
     char *hdr; /* header block: "Name: value\r\n" lines (malloc'd; no Date,
                 * Age, Content-Length, hop-by-hop fields) */
     size_t hdr_len;
-    char *body; /* malloc'd, size bytes */
+    char *body; /* malloc'd, size bytes; NULL when body_in_file */
     uint64_t size;
+    /* disk tier: the body is bytes body_off.. of the open file body_fd
+     * (sent with sendfile; closed with the object) instead of `body` */
+    bool body_in_file;
+    int body_fd;
+    uint64_t body_off;
     hs_edge_meta_t meta;
     hs_str_t etag, last_modified, content_type; /* values inside hdr (hs_edge_obj_index) */
     char *tags; /* surrogate keys, space-separated (malloc'd), or NULL */
     size_t tags_len;
     uint64_t file_id; /* disk tier: the object's file (index objects only) */
+    /* disk index entries: the file as its whole checksum last matched
+     * (inode, ctime); a file still matching them is not re-read */
+    bool file_ok;
+    uint64_t file_ino;
+    int64_t file_ctime_ns;
 
     /* owned by the memory tier */
     unsigned refs;

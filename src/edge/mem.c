@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "core/err.h"
@@ -66,6 +67,8 @@ void hs_edge_obj_unref(hs_edge_obj_t *o)
     assert(!o->cached);
     free(o->hdr);
     free(o->body);
+    if (o->body_in_file)
+        close(o->body_fd);
     free(o->sec);
     free(o->tags);
     free(o);
@@ -286,6 +289,8 @@ int hs_edge_mem_insert(hs_edge_mem_t *m, hs_str_t key, hs_str_t vary, hs_str_t s
                        hs_edge_obj_t *o)
 {
     assert(!o->cached);
+    if (o->body_in_file)
+        return HS_ENOTSUP; /* an open file per object would not be bounded */
     if (vary.len >= HS_EDGE_VARY_MAX || sec.len > HS_EDGE_SECONDARY_MAX)
         return HS_E2BIG;
     free(o->sec);

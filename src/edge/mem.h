@@ -52,7 +52,8 @@ hs_edge_obj_t *hs_edge_mem_lookup(hs_edge_mem_t *m, hs_str_t key, const hs_http_
  * caller from the request the response answers). Replaces a variant with
  * the same secondary key; a different Vary list drops the URL's older
  * variants. Evicts until the budget holds. Returns 0, HS_E2BIG (larger
- * than the whole budget, or keys too long) or HS_ENOMEM.
+ * than the whole budget, or keys too long), HS_ENOTSUP (a body sent from
+ * a disk file: o->body_in_file) or HS_ENOMEM.
  */
 int hs_edge_mem_insert(hs_edge_mem_t *m, hs_str_t key, hs_str_t vary, hs_str_t sec,
                        hs_edge_obj_t *o);

@@ -76,6 +76,8 @@ struct proxy {
     hs_edge_mem_t *mem;
     fill_t *fills[FILL_BUCKETS];
     fill_t *all; /* every live fill, for shutdown */
+    bool share;  /* the origin pool is shared with other threads' handlers:
+                  * cold misses coalesce across threads (fillshare.h) */
     pass_slot_t pass[PASS_SLOTS];
 };
 
@@ -131,6 +133,11 @@ struct fill {
     size_t tags_len;
     enum label label;
     unsigned in_cb;
+    /* shared with other worker threads (fillshare.h): an owner publishes
+     * to flight; a remote fill (remote) waits on another thread's via fw */
+    struct hs_edge_flight *flight;
+    struct hs_edge_flight_waiter *fw;
+    bool remote;
 };
 
 /* Series shared with answer.c and purge.c (registered by proxy.c). */

@@ -9,6 +9,10 @@
  * URLs recently found uncacheable) and waiters released from a shared fill
  * whose answer could not be shared (RFC 9111 4: an uncacheable response
  * must not answer other requests) or whose Vary does not match them.
+ * A cold miss is also shared with the other worker threads through the
+ * process-wide registry of fillshare.h: the first thread to miss fetches,
+ * the others stand a "remote" fill in their table that replays its head,
+ * body and end (see docs/design/edge-coalescing.md).
  *
  * Re-entrancy: ending a response can make the server start the next
  * pipelined request of that connection at once, which may join or look up
@@ -40,6 +44,7 @@
 #include "core/metrics.h"
 #include "core/str.h"
 #include "edge/disk.h"
+#include "edge/fillshare.h"
 #include "edge/mem.h"
 #include "edge/policy.h"
 #include "edge/proxy-int.h"
@@ -87,7 +92,7 @@ static void metrics_init(void)
                                     "origin fetch time, request to end of response");
     hs__edge_m_purged = hs_counter("hs_edge_purged_total", NULL, "objects removed or marked stale by PURGE");
     m_disk_reads = hs_counter("hs_edge_disk_reads_total", NULL,
-                              "objects read back from the disk tier into memory");
+                              "disk-tier hits (files read back or sent)");
 }
 
 static uint64_t now_ns(void)
@@ -198,6 +203,8 @@ static void fill_unlist(fill_t *f)
 {
     if (!f->in_table)
         return;
+    if (f->flight)
+        hs_edge_flight_unlist(f->flight); /* late joiners elsewhere fetch for themselves too */
     fill_t **pp = &f->p->fills[f->hash & (FILL_BUCKETS - 1)];
     while (*pp != f)
         pp = &(*pp)->hnext;
@@ -219,6 +226,10 @@ static void fill_free(fill_t *f)
         f->anext->aprev = f->aprev;
     if (f->stale)
         hs_edge_obj_unref(f->stale);
+    if (f->flight)
+        hs_edge_flight_end(f->flight, HS_ECANCELED);
+    if (f->fw)
+        hs_edge_flight_leave(f->fw);
     free(f->rh);
     free(f->rbuf);
     free(f->hdr);
@@ -272,6 +283,7 @@ static void sub_del(rq_t *r)
 static void on_head(void *ctx, const hs_http_msg_t *resp);
 static void on_body(void *ctx, const char *data, size_t len);
 static void on_done(void *ctx, int status);
+static void fill_finish(fill_t *f, int status);
 static void on_req_body(hs_http_req_t *req, const char *data, size_t len, int status);
 static void start_private(proxy_t *p, rq_t *r);
 
@@ -293,9 +305,16 @@ static void on_try_timeout(hs_loop_t *loop, hs_timer_t *t)
 static int fill_send(fill_t *f)
 {
     proxy_t *p = f->p;
+#ifdef HS_EDGE_DIRECT_ORIGIN
+    /* Bench-only build (bench/whole-path part B): always the first
+     * origin, no balancer, to measure what the balancer costs. f->br is
+     * never picked, so hs_balance_done/retry return at once. */
+    int b = 0;
+#else
     int b = hs_balance_pick(p->bv, &f->br, f->hash);
     if (b < 0)
         return b;
+#endif
     hs_http_client_req_t creq = {
         .method = f->method,
         .method_str = f->method_str,
@@ -688,6 +707,68 @@ static void sub_start(fill_t *f, rq_t *r)
         hs_http_resp_body(req, f->body, f->len); /* a late joiner: what is buffered */
 }
 
+/* Hands a response head to the fill's subscribers (etag, lastmod: its
+ * validators). */
+static void head_to_subs(fill_t *f, hs_str_t etag, hs_str_t lastmod)
+{
+    /* Subscribers: the leader (whose request this answers) streams; the
+     * others only if they may share it. A response that may not be shared
+     * never goes to a waiter, even when the leader has gone away: it may
+     * have been made for the leader's credentials or cookies. */
+    for (rq_t *r = f->subs, *next; r; r = next) {
+        next = r->snext;
+        if (r->started)
+            continue; /* joined (and started) while an earlier one's answer ended */
+        if (!f->private_ && r != f->leader) {
+            bool ok = f->shareable;
+            if (ok && f->vary_len) {
+                char sec[HS_EDGE_SECONDARY_MAX];
+                int n = hs_edge_vary_key((hs_str_t){f->vary, (size_t)f->vary_len}, &r->req->msg,
+                                         sec, sizeof(sec));
+                ok = n == f->sec_len && memcmp(sec, f->sec, (size_t)n) == 0;
+            }
+            if (!ok) {
+                release(r);
+                continue;
+            }
+        }
+        if (r->want_full) {
+            if (!f->storing)
+                release(r); /* it forwards its own Range */
+            continue;       /* else answered from the stored object */
+        }
+        if (f->status == 200 && !f->private_ && hs__edge_not_modified(&r->req->msg, etag, lastmod)) {
+            /* the client's validators were not forwarded: answer them here */
+            sub_del(r);
+            hs__edge_respond_304(r, etag, lastmod, f->label, f->meta.initial_age);
+            continue;
+        }
+        sub_start(f, r);
+    }
+}
+
+/* Owner of a flight: other threads' waiters get the head; an answer they
+ * may not share (or that is not kept whole) releases them at once. */
+static void publish_head(fill_t *f, bool pass)
+{
+    hs_edge_flight_head_t h = {
+        .status = f->status,
+        .clen = f->clen,
+        .hdr = {f->hdr, f->hdr_len},
+        .vary = {f->vary, (size_t)f->vary_len},
+        .sec = {f->sec, (size_t)f->sec_len},
+        .tags = {f->tags, f->tags_len},
+        .meta = f->meta,
+        .joinable = f->shareable && f->storing,
+        .pass = pass,
+    };
+    int rc = hs_edge_flight_head(f->flight, &h);
+    if (rc != 0 || !h.joinable) {
+        hs_edge_flight_end(f->flight, rc);
+        f->flight = NULL;
+    }
+}
+
 static void on_head(void *ctx, const hs_http_msg_t *resp)
 {
     fill_t *f = ctx;
@@ -798,50 +879,17 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
     if (f->method == HS_HTTP_GET)
         pass_mark(p, f->hash, v_resp != HS_EDGE_STORE);
     hs_str_t etag = REQ_HEADER(resp, "ETag"), lastmod = REQ_HEADER(resp, "Last-Modified");
-    /* Subscribers: the leader (whose request this answers) streams; the
-     * others only if they may share it. A response that may not be shared
-     * never goes to a waiter, even when the leader has gone away: it may
-     * have been made for the leader's credentials or cookies. */
-    for (rq_t *r = f->subs, *next; r; r = next) {
-        next = r->snext;
-        if (r->started)
-            continue; /* joined (and started) while an earlier one's answer ended */
-        if (!f->private_ && r != f->leader) {
-            bool ok = f->shareable;
-            if (ok && f->vary_len) {
-                char sec[HS_EDGE_SECONDARY_MAX];
-                int n = hs_edge_vary_key((hs_str_t){f->vary, (size_t)f->vary_len}, &r->req->msg,
-                                         sec, sizeof(sec));
-                ok = n == f->sec_len && memcmp(sec, f->sec, (size_t)n) == 0;
-            }
-            if (!ok) {
-                release(r);
-                continue;
-            }
-        }
-        if (r->want_full) {
-            if (!f->storing)
-                release(r); /* it forwards its own Range */
-            continue;       /* else answered from the stored object */
-        }
-        if (f->status == 200 && !f->private_ && hs__edge_not_modified(&r->req->msg, etag, lastmod)) {
-            /* the client's validators were not forwarded: answer them here */
-            sub_del(r);
-            hs__edge_respond_304(r, etag, lastmod, f->label, f->meta.initial_age);
-            continue;
-        }
-        sub_start(f, r);
-    }
+    if (f->flight)
+        publish_head(f, v_resp != HS_EDGE_STORE);
+    head_to_subs(f, etag, lastmod);
     f->in_cb--;
 }
 
-static void on_body(void *ctx, const char *data, size_t len)
+/* Keeps body bytes of a fill being stored (bounded by edge.object_max:
+ * past it, or out of memory, the fill stops storing and leaves the table). */
+static void body_keep(fill_t *f, const char *data, size_t len)
 {
-    fill_t *f = ctx;
     proxy_t *p = f->p;
-    if (f->merged || f->retry_pending)
-        return;
-    f->in_cb++;
     if (f->storing) {
         if (f->len + len > p->o.object_max) {
             f->storing = false;
@@ -863,7 +911,7 @@ static void on_body(void *ctx, const char *data, size_t len)
                     f->body = NULL;
                     f->len = f->cap = 0;
                     fill_unlist(f);
-                    goto send;
+                    return;
                 }
                 f->body = nb;
                 f->cap = c;
@@ -872,7 +920,20 @@ static void on_body(void *ctx, const char *data, size_t len)
             f->len += len;
         }
     }
-send:;
+}
+
+static void on_body(void *ctx, const char *data, size_t len)
+{
+    fill_t *f = ctx;
+    if (f->merged || f->retry_pending)
+        return;
+    f->in_cb++;
+    body_keep(f, data, len);
+    if (f->flight && (!f->storing || hs_edge_flight_body(f->flight, data, len) != 0)) {
+        /* no longer kept whole: other threads' waiters stop here */
+        hs_edge_flight_end(f->flight, HS_E2BIG);
+        f->flight = NULL;
+    }
     /* Several readers share one refcounted copy of the chunk instead of
      * each queueing its own (a herd of 1,000 waiters on a large object).
      * Only while storing: the server does not flush referenced bytes
@@ -1008,10 +1069,22 @@ static void on_done(void *ctx, int status)
         if (status == HS_ECANCELED || status == 0)
             status = HS_ECONNREFUSED; /* the dropped 5xx cannot be forwarded any more */
     }
+    hs_histogram_observe_ns(m_origin_seconds, now_ns() - f->start_ns);
+    if (f->flight) {
+        hs_edge_flight_end(f->flight, status);
+        f->flight = NULL;
+    }
+    fill_finish(f, status);
+}
+
+/* The fill's answer is complete (status 0) or failed: stores it, and
+ * ends, serves or releases every subscriber. */
+static void fill_finish(fill_t *f, int status)
+{
+    proxy_t *p = f->p;
     f->in_cb++;
     f->calling = false;
     fill_unlist(f);
-    hs_histogram_observe_ns(m_origin_seconds, now_ns() - f->start_ns);
     if (status == 0 && f->merged) {
         /* subscribers were answered from the revalidated object */
     } else if (status == 0) {
@@ -1075,6 +1148,171 @@ static void start_private(proxy_t *p, rq_t *r)
         hs__edge_respond_error(r, 502, "origin unavailable", L_PASS);
 }
 
+/* ETag and Last-Modified of the fill's response head. */
+static void block_validators(const fill_t *f, hs_str_t *etag, hs_str_t *lastmod)
+{
+    hs_http_header_t v[MAX_FWD_HEADERS];
+    unsigned n = block_fields(f->hdr, f->hdr_len, v, MAX_FWD_HEADERS);
+    *etag = *lastmod = HS_STR_NULL;
+    for (unsigned i = 0; i < n; i++) {
+        if (HS_STR_IEQ(v[i].name, "etag"))
+            *etag = v[i].value;
+        else if (HS_STR_IEQ(v[i].name, "last-modified"))
+            *lastmod = v[i].value;
+    }
+}
+
+/* ---- fills owned by another worker thread (fillshare.h) ----
+ *
+ * A "remote" fill stands in this thread's table for a flight another
+ * thread fetches: this thread's misses join it like a local fill, and it
+ * replays the owner's head, body chunks (sent by reference) and end as if
+ * they came from the origin, keeping the body to store in this thread's
+ * tiers. */
+
+/* Releases every subscriber not yet answered: each fetches for itself. */
+static void release_unstarted(fill_t *f)
+{
+    for (rq_t *r = f->subs, *next; r; r = next) {
+        next = r->snext;
+        if (!r->started)
+            release(r);
+    }
+}
+
+static void remote_head(fill_t *f, const hs_edge_flight_head_t *h)
+{
+    f->got_head = true;
+    f->status = h->status;
+    f->clen = h->clen;
+    f->meta = h->meta;
+    pass_mark(f->p, f->hash, h->pass);
+    bool ok = h->joinable && h->vary.len <= sizeof(f->vary) && h->sec.len <= sizeof(f->sec);
+    if (ok && h->hdr.len) {
+        ok = (f->hdr = malloc(h->hdr.len)) != NULL;
+        if (ok) {
+            memcpy(f->hdr, h->hdr.base, h->hdr.len);
+            f->hdr_len = f->hdr_cap = h->hdr.len;
+        }
+    }
+    if (ok && h->tags.len) {
+        ok = (f->tags = malloc(h->tags.len)) != NULL;
+        if (ok) {
+            memcpy(f->tags, h->tags.base, h->tags.len);
+            f->tags_len = h->tags.len;
+        }
+    }
+    if (ok && f->clen > 0) {
+        ok = (f->body = malloc((size_t)f->clen)) != NULL;
+        f->cap = ok ? (uint64_t)f->clen : 0;
+    }
+    if (ok) {
+        memcpy(f->vary, h->vary.base, h->vary.len);
+        f->vary_len = (int)h->vary.len;
+        memcpy(f->sec, h->sec.base, h->sec.len);
+        f->sec_len = (int)h->sec.len;
+    }
+    /* Not joinable: not shared, or not kept whole by the owner; its
+     * waiters here make their own requests, as local waiters of an
+     * unshareable answer do. */
+    f->shareable = f->storing = ok;
+    if (!ok) {
+        fill_unlist(f);
+        release_unstarted(f);
+        return;
+    }
+    hs_str_t etag, lastmod;
+    block_validators(f, &etag, &lastmod);
+    head_to_subs(f, etag, lastmod);
+}
+
+static void remote_body(fill_t *f, const char *data, size_t len, void *ref)
+{
+    body_keep(f, data, len);
+    for (rq_t *r = f->subs, *next; r; r = next) {
+        next = r->snext; /* a failed write may abort (and unlink) r */
+        if (!r->started)
+            continue;
+        if (!hs_http_req_is_head(r->req))
+            hs_counter_add(hs__edge_m_bytes[f->label], len);
+        hs_edge_flight_chunk_ref(ref);
+        hs_http_resp_body_ref(r->req, data, len, hs_edge_flight_chunk_release, ref);
+    }
+    hs_edge_flight_chunk_release(ref);
+}
+
+/* The owner published something: catch up with it (runs on this loop). */
+static void remote_pump(void *arg)
+{
+    fill_t *f = arg;
+    if (!f->fw)
+        return;
+    f->in_cb++;
+    hs_edge_flight_view_t v;
+    hs_edge_flight_poll(f->fw, &v);
+    if (v.head && !f->got_head)
+        remote_head(f, v.head);
+    if (f->got_head && !f->shareable) {
+        hs_edge_flight_leave(f->fw); /* everyone was released */
+        f->fw = NULL;
+        f->calling = false;
+    }
+    const char *data;
+    size_t len;
+    void *ref;
+    while (f->fw && f->got_head && hs_edge_flight_next(f->fw, &data, &len, &ref))
+        remote_body(f, data, len, ref);
+    if (f->fw && v.ended) {
+        hs_edge_flight_leave(f->fw);
+        f->fw = NULL;
+        int status = v.status;
+        if (status == HS_E2BIG || (!v.head && status == HS_ENOMEM)) {
+            /* the owner stopped sharing: who has no answer yet asks for itself */
+            release_unstarted(f);
+            status = HS_ECONNRESET;
+        } else if (!v.head && status == 0) {
+            status = HS_ECONNREFUSED;
+        }
+        fill_finish(f, status);
+    }
+    f->in_cb--;
+    fill_maybe_free(f);
+}
+
+/* r waits on a flight another thread owns (w: its registration). Returns
+ * 0, or HS_ENOMEM (w is released, r not answered). */
+static int remote_start(proxy_t *p, rq_t *r, uint64_t h, hs_edge_flight_waiter_t *w)
+{
+    fill_t *f = calloc(1, sizeof(*f));
+    if (!f || !(f->key = malloc(r->keylen))) {
+        free(f);
+        hs_edge_flight_leave(w);
+        return HS_ENOMEM;
+    }
+    f->p = p;
+    memcpy(f->key, r->key, r->keylen);
+    f->keylen = r->keylen;
+    f->hash = h;
+    f->method = HS_HTTP_GET;
+    f->clen = -1;
+    f->label = L_MISS;
+    f->remote = true;
+    f->fw = w;
+    f->calling = true;
+    hs_cc_init(&f->leader_cc);
+    f->anext = p->all;
+    if (p->all)
+        p->all->aprev = f;
+    p->all = f;
+    f->in_table = true;
+    f->hnext = p->fills[h & (FILL_BUCKETS - 1)];
+    p->fills[h & (FILL_BUCKETS - 1)] = f;
+    sub_add(f, r);
+    hs_edge_flight_waiter_bind(w, remote_pump, f);
+    remote_pump(f); /* the head (or more) may be out already */
+    return 0;
+}
+
 /* Joins or starts the shared fill for r's key. */
 static void fetch_shared(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
 {
@@ -1084,15 +1322,8 @@ static void fetch_shared(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
         hs_counter_inc(m_coalesced);
         if (f->got_head && !r->want_full && f->status == 200) {
             /* a late joiner's own conditional, against the answer's validators */
-            hs_http_header_t v[MAX_FWD_HEADERS];
-            unsigned n = block_fields(f->hdr, f->hdr_len, v, MAX_FWD_HEADERS);
-            hs_str_t etag = HS_STR_NULL, lastmod = HS_STR_NULL;
-            for (unsigned i = 0; i < n; i++) {
-                if (HS_STR_IEQ(v[i].name, "etag"))
-                    etag = v[i].value;
-                else if (HS_STR_IEQ(v[i].name, "last-modified"))
-                    lastmod = v[i].value;
-            }
+            hs_str_t etag, lastmod;
+            block_validators(f, &etag, &lastmod);
             if (hs__edge_not_modified(&r->req->msg, etag, lastmod)) {
                 hs__edge_respond_304(r, etag, lastmod, f->label, f->meta.initial_age);
                 return;
@@ -1103,8 +1334,29 @@ static void fetch_shared(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
             sub_start(f, r);
         return;
     }
-    if (fill_start(p, r, &r->req->msg, r->key, r->keylen, true, stale) < 0)
+    hs_edge_flight_t *fl = NULL;
+    hs_edge_flight_waiter_t *w = NULL;
+    /* A cold miss: at most one origin request in the process. (A stale
+     * object is each thread's own, and so is its revalidation.) Out of
+     * memory for the registry, this thread fetches on its own. */
+    if (!stale && p->share &&
+        hs_edge_flight_acquire(p->pool, (hs_str_t){r->key, r->keylen}, h, p->loop, &fl, &w) == 0 &&
+        w) {
+        hs_counter_inc(m_coalesced);
+        if (remote_start(p, r, h, w) < 0)
+            hs__edge_respond_error(r, 502, "out of memory", L_MISS);
+        return;
+    }
+    if (fill_start(p, r, &r->req->msg, r->key, r->keylen, true, stale) < 0) {
+        if (fl)
+            hs_edge_flight_end(fl, HS_ENOMEM); /* waiters elsewhere fetch for themselves */
         hs__edge_respond_error(r, 502, "origin unavailable", L_MISS);
+        return;
+    }
+    if (fl) {
+        assert(r->fill && !r->fill->flight);
+        r->fill->flight = fl;
+    }
 }
 
 /* Background revalidation for stale-while-revalidate (RFC 5861 3). */
@@ -1220,7 +1472,8 @@ static void disk_read_done(void *arg, hs_edge_obj_t *o, hs_str_t vary, hs_str_t 
     fill_unlist(f);
     if (o) {
         hs_counter_inc(m_disk_reads);
-        hs_edge_mem_insert(p->mem, (hs_str_t){f->key, f->keylen}, vary, sec, o);
+        if (!o->body_in_file) /* large bodies stay in their file (sendfile) */
+            hs_edge_mem_insert(p->mem, (hs_str_t){f->key, f->keylen}, vary, sec, o);
     }
     rq_t *r;
     while ((r = f->subs)) {
@@ -1293,9 +1546,19 @@ static void lookup_and_serve(proxy_t *p, rq_t *r, hs_edge_obj_t *cand, bool disk
             return;
         }
         hs_edge_obj_t *e = hs_edge_disk_lookup(p->disk, (hs_str_t){r->key, r->keylen}, m);
-        bool reading = e && fetch_disk(p, r, e);
-        if (e)
+        bool reading = false;
+        if (e) {
+            hs_str_t vary, sec;
+            int rc = hs_edge_disk_open(p->disk, e, &o, &vary, &sec);
+            if (rc == 0) {
+                hs_counter_inc(m_disk_reads);
+                if (!o->body_in_file) /* small: back into memory */
+                    hs_edge_mem_insert(p->mem, (hs_str_t){r->key, r->keylen}, vary, sec, o);
+            } else if (rc == HS_EAGAIN) {
+                reading = fetch_disk(p, r, e); /* first use: checked on the pool */
+            }
             hs_edge_obj_unref(e);
+        }
         if (reading)
             return;
     }
@@ -1358,7 +1621,8 @@ static void on_abort(hs_http_handler_t *self, hs_http_req_t *req)
         /* Nobody left to answer: stop fetching, unless the answer may still
          * be stored (a shared fill before its head, or while storing). */
         f->in_cb++;
-        if (f->calling && f->nsubs == 0 && (f->private_ || (f->got_head && !f->storing)))
+        if (f->calling && f->call && f->nsubs == 0 &&
+            (f->private_ || (f->got_head && !f->storing)))
             hs_http_call_cancel(f->call);
         f->in_cb--;
     }
@@ -1463,6 +1727,7 @@ hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
     }
     p->h.on_request = on_request;
     p->h.on_abort = on_abort;
+    p->share = opts->pool != NULL;
     static atomic_uint next_index;
     p->index = atomic_fetch_add(&next_index, 1);
     if (opts->disk_path && opts->disk_path[0] && !(p->disk_path = strdup(opts->disk_path))) {

@@ -2,6 +2,7 @@
 against a scriptable Python origin (edgelib.Origin) that counts the
 requests it gets. Paths are unique per test, so one edge serves them all."""
 
+import json
 import os
 import sys
 import time
@@ -791,6 +792,155 @@ def several_workers():
     assert 1 <= o.count("/w2") <= 2, o.count("/w2")  # one cache per worker thread
 
 
+class GatedOrigin:
+    """A raw origin for the cross-thread coalescing tests: every request is
+    counted, and answered with a chunked 200 whose first part goes out at
+    once and whose rest waits for `release`. A client holding bytes of the
+    first part before the release was streamed while the origin was still
+    sending."""
+
+    def __init__(self, first, rest, headers):
+        import socket
+        import threading
+        self.first, self.rest, self.headers = first, rest, headers
+        self.count = 0
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            buf = b""
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = c.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                _, _, buf = buf.partition(b"\r\n\r\n")
+                with self.lock:
+                    self.count += 1
+                head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + "".join(
+                    "%s: %s\r\n" % kv for kv in self.headers.items()) + "\r\n"
+                c.sendall(head.encode() + b"%x\r\n%s\r\n" % (len(self.first), self.first))
+                self.release.wait(60)
+                c.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(self.rest), self.rest))
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.release.set()
+        self.sock.close()
+
+
+def _metric(e, series):
+    m = hslib.http_get(e.admin_port, "/metrics").body.decode()
+    v = [ln for ln in m.splitlines() if ln.startswith(series + " ")]
+    return float(v[0].split()[-1]) if v else None
+
+
+@test
+def cold_object_one_origin_request_across_worker_threads():
+    """Issue 5: 400 concurrent requests for one cold object, spread by
+    SO_REUSEPORT over two worker threads, make exactly one origin request;
+    the other thread's waiters get the body streamed from it."""
+    import selectors
+    import socket
+    first, rest = os.urandom(16000), os.urandom(48000)
+    o = GatedOrigin(first, rest, {"Cache-Control": "max-age=60", "ETag": '"g1"'})
+    e = edgelib.start_edge(o, workers=2, admin=True, name="edge-xthread")
+    n = 400
+    req = b"GET /xt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    socks, bufs = [], {}
+    sel = selectors.DefaultSelector()
+    try:
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", e.port), timeout=5)
+            s.sendall(req)
+            s.setblocking(False)
+            socks.append(s)
+            bufs[s] = b""
+            sel.register(s, selectors.EVENT_READ)
+
+        def pump(until, deadline):
+            done = set()
+            while not until(done) and time.monotonic() < deadline:
+                for key, _ in sel.select(timeout=0.5):
+                    s = key.fileobj
+                    try:
+                        data = s.recv(65536)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        data = b""
+                    if data:
+                        bufs[s] += data
+                    else:
+                        sel.unregister(s)
+                        done.add(s)
+            return done
+
+        def streamed(done):  # head and most of the first part, everywhere
+            return all(len(b.partition(b"\r\n\r\n")[2]) >= 8000 for b in bufs.values())
+        pump(streamed, time.monotonic() + 30)
+        short = sum(1 for b in bufs.values() if len(b.partition(b"\r\n\r\n")[2]) < 8000)
+        assert short == 0, "%d of %d clients got no streamed bytes before the origin finished" % (
+            short, n)
+        assert o.count == 1, "origin got %d requests" % o.count
+        o.release.set()
+        done = pump(lambda d: len(d) == n, time.monotonic() + 30)
+        assert len(done) == n, "%d connections did not finish" % (n - len(done))
+        for s in socks:
+            st, h, b = edgelib.parse_raw(bufs[s])
+            assert st == 200 and b == first + rest, (st, h, len(b))
+            assert h.get("x-cache") == "MISS", h
+    finally:
+        for s in socks:
+            s.close()
+        sel.close()
+    assert o.count == 1, "origin got %d requests" % o.count
+    # Both threads had waiters and each stored the object in its own tier:
+    # later requests on either thread are hits.
+    assert _metric(e, 'hs_edge_cache_objects{tier="memory"}') == 2
+    for _ in range(8):
+        r = get(e, "/xt")
+        assert r.status == 200 and r.body == first + rest and xcache(r) == "HIT", xcache(r)
+    assert o.count == 1
+    e.stop()
+    o.stop()
+
+
+@test
+def uncacheable_answer_releases_waiters_on_every_thread():
+    o = origin()
+    o.set("/xtpriv", 200, {"Cache-Control": "private"}, b"p", delay=0.5)
+    e = edgelib.start_edge(o, workers=2, name="edge-xthread-priv")
+    raws = edgelib.concurrent_gets(e.port, "/xtpriv", 40, timeout=20)
+    assert all(r is not None and edgelib.parse_raw(r)[2] == b"p" for r in raws)
+    # each waiter (on either thread) made its own request
+    assert o.count("/xtpriv") == 40, o.count("/xtpriv")
+    # hit-for-miss on both threads: the next ones go straight to the origin
+    raws = edgelib.concurrent_gets(e.port, "/xtpriv", 40, timeout=20)
+    assert all(r is not None and edgelib.parse_raw(r)[2] == b"p" for r in raws)
+    assert o.count("/xtpriv") == 80, o.count("/xtpriv")
+    e.stop()
+
+
 @test
 def metrics_count_by_x_cache():
     o, e = origin(), edge()
@@ -836,7 +986,10 @@ def purge_url_on_every_thread():
     n = o.count("/p/url")
     r = purge(e, "/p/url")
     assert r.status == 200, (r.status, r.body)
-    assert b'"purged":%d' % n in r.body, (r.body, n)  # one object per thread that fetched it
+    # one object per thread that holds it: a thread that fetched it, or
+    # that joined another thread's fetch (one origin request, two copies)
+    purged = json.loads(r.body)["purged"]
+    assert n <= purged <= 2, (r.body, n)
     o.set("/p/url", 200, {"Cache-Control": "max-age=60"}, b"v2")
     for _ in range(6):  # whichever thread answers, the old body is gone
         assert get(e, "/p/url").body == b"v2"
@@ -1052,6 +1205,62 @@ def disk_tier_survives_a_restart_and_purges_reach_it():
     e = edgelib.start_edge(o, sets=sets, name="edge-disk3")
     r = get(e, "/dk/keep")
     assert r.status == 200 and r.body == b"kept" and xcache(r) == "MISS", (xcache(r), r.body)
+
+
+def _big_body(i, n=100 * 1024):
+    # distinct bytes at every offset, so a wrong file offset shows
+    return bytes((i * 7 + k * 31 + (k >> 8)) & 0xFF for k in range(n))
+
+
+@test
+def large_disk_hits_are_sent_from_their_files():
+    o = origin()
+    d = hslib.tmpdir()
+    sets = ["edge.memory_bytes=160k", "edge.disk_path=" + d]
+    bodies = {}
+    for i in range(4):
+        bodies[i] = _big_body(i)
+        o.set("/big/%d" % i, 200, {"Cache-Control": "max-age=600", "ETag": '"b%d"' % i},
+              bodies[i])
+    e = edgelib.start_edge(o, sets=sets, admin=True, name="edge-bigdisk1")
+    for i in range(4):
+        expect(get(e, "/big/%d" % i), 200, "MISS", bodies[i])
+    assert edgelib.wait_until(lambda: len(disk_files(d)) == 4), len(disk_files(d))
+
+    def check_all(e):
+        for _ in range(2):  # the first use of a file checks it whole, later ones open it
+            for i in range(4):
+                r = get(e, "/big/%d" % i)
+                expect(r, 200, "HIT", bodies[i])
+                assert r.header("ETag") == '"b%d"' % i
+            r = get(e, "/big/1", {"Range": "bytes=50000-50099"})
+            assert r.status == 206 and r.body == bodies[1][50000:50100], (r.status, len(r.body))
+            assert r.header("Content-Range") == "bytes 50000-50099/102400", r.header("Content-Range")
+            r = get(e, "/big/2", {"Range": "bytes=-10"})
+            assert r.status == 206 and r.body == bodies[2][-10:]
+            r = get(e, "/big/0", method="HEAD")
+            assert r.status == 200 and r.body == b"" and r.header("Content-Length") == "102400"
+        for i in range(4):
+            assert o.count("/big/%d" % i) == 1, (i, o.count("/big/%d" % i))
+
+    check_all(e)
+    # three of the four only live on disk: served from there every time
+    # (a 100 KiB body is not copied back into memory on each hit)
+    assert metric(e, "hs_edge_disk_reads_total") >= 12, metric(e, "hs_edge_disk_reads_total")
+    e.stop()
+    e = edgelib.start_edge(o, sets=sets, admin=True, name="edge-bigdisk2")
+    check_all(e)
+
+    # a byte changed in a file already checked and served: never sent
+    f = sorted(disk_files(d))[0]  # ids grow: the first object written
+    with open(f, "r+b") as fh:
+        fh.seek(-60000, 2)
+        fh.write(b"\x00\x01\x02")
+    r = get(e, "/big/0")
+    assert r.status == 200 and r.body == bodies[0] and xcache(r) == "MISS", (xcache(r), r.status)
+    assert o.count("/big/0") == 2
+    expect(get(e, "/big/0"), 200, "HIT", bodies[0])
+    e.stop()
 
 
 @test

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -297,12 +298,134 @@ static void test_budget(void **state)
     hs_edge_disk_free(d);
 }
 
+/* The largest object file (readdir order is arbitrary). */
+static char *largest_file(void)
+{
+    static char path[400];
+    char p[400];
+    off_t best = -1;
+    path[0] = '\0';
+    DIR *dd = opendir(dir);
+    struct dirent *de;
+    struct stat st;
+    while ((de = readdir(dd)) != NULL) {
+        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        if (strstr(de->d_name, ".hso") && stat(p, &st) == 0 && st.st_size > best) {
+            best = st.st_size;
+            memcpy(path, p, sizeof(path));
+        }
+    }
+    closedir(dd);
+    return path;
+}
+
+/* The bytes a file-backed object would send: its body range of the file. */
+static void assert_file_body(hs_edge_obj_t *o, const char *want, size_t len)
+{
+    assert_true(o->body_in_file);
+    assert_null(o->body);
+    assert_int_equal(o->size, len);
+    char *got_b = malloc(len);
+    assert_int_equal(pread(o->body_fd, got_b, len, (off_t)o->body_off), (ssize_t)len);
+    assert_memory_equal(got_b, want, len);
+    free(got_b);
+}
+
+static void test_open_on_loop(void **state)
+{
+    (void)state;
+    int err = 0;
+    d = hs_edge_disk_new(dir, 1 << 22, loop, pool, on_ready, NULL, &err);
+    assert_true(run_until(ready));
+    size_t big_len = 100 * 1024;
+    char *big = malloc(big_len + 1);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (char)('a' + i % 23);
+    big[big_len] = '\0';
+    hs_edge_obj_t *o = mk(big, "ETag: \"b\"\r\n");
+    hs_edge_disk_store(d, K("h /big"), HS_STR_NULL, HS_STR_NULL, o);
+    hs_edge_obj_unref(o);
+    o = mk("tiny", "");
+    hs_edge_disk_store(d, K("h /tiny"), HS_STR_NULL, HS_STR_NULL, o);
+    hs_edge_obj_unref(o);
+    want_count = 2;
+    assert_true(run_until(indexed));
+
+    /* written by this process: opened at once; a large body stays in its
+     * file, a small one comes back in memory */
+    hs_str_t vary, sec;
+    hs_edge_obj_t *e = hs_edge_disk_lookup(d, K("h /big"), &plain);
+    assert_non_null(e);
+    assert_int_equal(hs_edge_disk_open(d, e, &o, &vary, &sec), 0);
+    hs_edge_obj_unref(e);
+    assert_file_body(o, big, big_len);
+    assert_true(HS_STR_EQ(o->etag, "\"b\""));
+    assert_int_equal(o->meta.lifetime, 60);
+    /* never in the memory tier: an open file per object is not bounded */
+    hs_edge_mem_t *m = hs_edge_mem_new(1 << 22);
+    assert_int_equal(hs_edge_mem_insert(m, K("h /big"), vary, sec, o), HS_ENOTSUP);
+    hs_edge_mem_free(m);
+    hs_edge_obj_unref(o);
+    e = hs_edge_disk_lookup(d, K("h /tiny"), &plain);
+    assert_int_equal(hs_edge_disk_open(d, e, &o, &vary, &sec), 0);
+    hs_edge_obj_unref(e);
+    assert_false(o->body_in_file);
+    assert_memory_equal(o->body, "tiny", 4);
+    hs_edge_obj_unref(o);
+
+    /* after a restart nothing is trusted until read once on the pool */
+    assert_true(run_until(idle));
+    hs_edge_disk_free(d);
+    d = hs_edge_disk_new(dir, 1 << 22, loop, pool, on_ready, NULL, &err);
+    assert_true(run_until(ready));
+    e = hs_edge_disk_lookup(d, K("h /big"), &plain);
+    assert_int_equal(hs_edge_disk_open(d, e, &o, &vary, &sec), HS_EAGAIN);
+    assert_null(o);
+    hs_edge_obj_unref(e);
+    o = read_back("h /big");
+    assert_non_null(o);
+    assert_file_body(o, big, big_len);
+    hs_edge_obj_unref(o);
+    e = hs_edge_disk_lookup(d, K("h /big"), &plain);
+    assert_int_equal(hs_edge_disk_open(d, e, &o, &vary, &sec), 0);
+    assert_file_body(o, big, big_len);
+
+    /* a write to the file after the check (one byte of the body): the next
+     * open sends it back to the pool, whose full check drops it. The
+     * response already holding the file keeps its descriptor. */
+    hs_edge_obj_unref(e);
+    int fd = open(largest_file(), O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "#", 1, (off_t)o->body_off + 5000), 1);
+    close(fd);
+    hs_edge_obj_unref(o);
+    e = hs_edge_disk_lookup(d, K("h /big"), &plain);
+    assert_int_equal(hs_edge_disk_open(d, e, &o, &vary, &sec), HS_EAGAIN);
+    hs_edge_obj_unref(e);
+    assert_null(read_back("h /big"));
+    assert_null(hs_edge_disk_lookup(d, K("h /big"), &plain));
+
+    /* a file gone behind the index's back: the open reports it, the entry goes */
+    e = hs_edge_disk_lookup(d, K("h /tiny"), &plain);
+    assert_non_null(e);
+    assert_true(run_until(idle));
+    assert_int_equal(unlink(largest_file()), 0);
+    e->file_ok = true; /* as if checked before: the open is tried on the loop */
+    assert_int_equal(hs_edge_disk_open(d, e, &o, &vary, &sec), HS_ENOENT);
+    hs_edge_obj_unref(e);
+    assert_int_equal(hs_edge_mem_count(hs_edge_disk_index(d)), 0);
+    free(big);
+    assert_true(run_until(idle));
+    hs_edge_disk_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store_read_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vary_and_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_on_loop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
