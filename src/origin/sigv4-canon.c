@@ -18,12 +18,28 @@
 #include "core/err.h"
 #include "origin/sigv4-int.h"
 
+void hs__sigv4_flush(hs__sigv4_sink_t *s)
+{
+    if (s->md && s->staged && EVP_DigestUpdate(s->md, s->stage, s->staged) != 1)
+        s->failed = true;
+    s->staged = 0;
+}
+
 void hs__sigv4_put(hs__sigv4_sink_t *s, const char *p, size_t n)
 {
     if (!n)
         return; /* p may be NULL then (an empty slice) */
-    if (s->md && EVP_DigestUpdate(s->md, p, n) != 1)
-        s->failed = true;
+    if (s->md) {
+        if (n > sizeof(s->stage) - s->staged)
+            hs__sigv4_flush(s);
+        if (n >= sizeof(s->stage)) {
+            if (EVP_DigestUpdate(s->md, p, n) != 1)
+                s->failed = true;
+        } else {
+            memcpy(s->stage + s->staged, p, n);
+            s->staged += n;
+        }
+    }
     if (s->buf) {
         if (n > s->cap - s->len) {
             s->overflow = true;
@@ -233,7 +249,7 @@ int hs__sigv4_canonical(const hs__sigv4_creq_t *c, hs__sigv4_sink_t *s)
 
 int hs__sigv4_canonical_hash(const hs__sigv4_creq_t *c, char out[65])
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_MD_CTX *md = hs__sigv4_thread_md();
     if (!md)
         return HS_ENOMEM;
     hs__sigv4_sink_t s = {.md = md};
@@ -242,10 +258,11 @@ int hs__sigv4_canonical_hash(const hs__sigv4_creq_t *c, char out[65])
     int rc = HS_ENOMEM;
     if (EVP_DigestInit_ex(md, hs__sigv4_md(), NULL) == 1) {
         rc = hs__sigv4_canonical(c, &s);
+        if (!rc)
+            hs__sigv4_flush(&s);
         if (!rc && (s.failed || EVP_DigestFinal_ex(md, h, &hl) != 1 || hl != 32))
             rc = HS_ENOMEM;
     }
-    EVP_MD_CTX_free(md);
     if (!rc)
         hs__sigv4_hex(h, out);
     return rc;

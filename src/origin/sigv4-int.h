@@ -17,16 +17,22 @@
 
 /* Where canonical text goes: into a SHA-256 context (md, an EVP_MD_CTX *)
  * when set, and into buf[0..cap) when set (tests read the text). Appending
- * past cap sets overflow and drops the rest. */
+ * past cap sets overflow and drops the rest. Text for md is gathered in
+ * stage first: a canonical request is some forty small pieces, and each
+ * EVP_DigestUpdate is a call through the provider. */
 typedef struct hs__sigv4_sink {
     void *md;
     char *buf;
     size_t len, cap;
     bool overflow;
     bool failed; /* the digest refused an update */
+    size_t staged;
+    char stage[256];
 } hs__sigv4_sink_t;
 
 void hs__sigv4_put(hs__sigv4_sink_t *s, const char *p, size_t n);
+/* Hands what is staged to md; call before finishing the digest. */
+void hs__sigv4_flush(hs__sigv4_sink_t *s);
 
 /* Most query parameters a canonical query may hold (sorting is on the
  * stack). More gets HS_E2BIG. */
@@ -67,6 +73,12 @@ void hs__sigv4_encode(hs__sigv4_sink_t *s, hs_str_t in, bool keep_slash);
 
 /* SHA-256, fetched from the default provider once per process. */
 const EVP_MD *hs__sigv4_md(void);
+/* This thread's reusable digest context (freed when the thread ends), or
+ * NULL when it cannot be allocated. The HMAC, SHA-256 and canonical-hash
+ * helpers here use it from init to final and never nest. It holds the last
+ * digest's state until the next init, which wipes it (OpenSSL clears a
+ * digest's context when it frees it). */
+EVP_MD_CTX *hs__sigv4_thread_md(void);
 /* HMAC-SHA256. Returns 0 or HS_ENOMEM. */
 int hs__sigv4_hmac(const void *key, size_t klen, const void *msg, size_t mlen, uint8_t out[32]);
 /* SHA-256. Returns 0 or HS_ENOMEM. */
@@ -75,6 +87,26 @@ int hs__sigv4_sha256(const void *p, size_t n, uint8_t out[32]);
 void hs__sigv4_hex(const uint8_t in[32], char out[65]);
 /* 64 hex digits (either case) to 32 bytes. Returns 0 or HS_EINVAL. */
 int hs__sigv4_unhex(const char *in, size_t len, uint8_t out[32]);
+
+/* Entries of each thread's signing-key cache (sigv4-cache.c). */
+#define HS__SIGV4_KEY_SLOTS 16
+
+/* The signing key of secret (NUL-terminated) for access_key, date8
+ * ("YYYYMMDD") and region, service s3: from this thread's cache, or
+ * derived with hs_sigv4_signing_key and cached, replacing the least
+ * recently used entry when all HS__SIGV4_KEY_SLOTS are taken. Entries are
+ * keyed by a 128-bit hash of the secret as well, so a secret that changes
+ * under the same access key never gets the old secret's key. An access key
+ * over 128 bytes is derived without caching (so is every key when the
+ * thread's cache cannot be allocated).
+ * Returns 1 when the key came from the cache, 0 when it was derived, or
+ * HS_EINVAL (date8 not 8 bytes, region over 64, secret over 256) or
+ * HS_ENOMEM as hs_sigv4_signing_key does. */
+int hs__sigv4_cached_key(const char *secret, hs_str_t access_key, hs_str_t date8,
+                         hs_str_t region, uint8_t out[32]);
+
+/* Empties this thread's signing-key cache (its keys wiped). */
+void hs__sigv4_key_cache_clear(void);
 
 /* HMAC(signing_key, "AWS4-HMAC-SHA256"+"\n"+amz_date+"\n"+scope+"\n"+hash)
  * into 32 bytes: the final step of every SigV4 signature. algo is the

@@ -371,12 +371,7 @@ static int finish(const hs_http_msg_t *msg, hs_sigv4_secret_fn secret, void *arg
         return MALFORMED(a, "the credential scope is too long");
     memcpy(a->scope, p->scope.base, p->scope.len);
     a->scope[p->scope.len] = 0;
-    char date8[9], reg[MAX_REGION + 1];
-    memcpy(date8, p->date8.base, 8);
-    date8[8] = 0;
-    memcpy(reg, p->region.base, p->region.len);
-    reg[p->region.len] = 0;
-    if (hs_sigv4_signing_key(sk, date8, reg, a->signing_key))
+    if (hs__sigv4_cached_key(sk, p->access_key, p->date8, p->region, a->signing_key) < 0)
         return fail(a, 500, "InternalError", "the secret key cannot be used for signing");
 
     hs__sigv4_creq_t c = {

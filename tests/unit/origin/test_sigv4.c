@@ -637,6 +637,35 @@ static void test_content_sha256(void **state)
                T2013, "us-east-1", NULL, HS_EINVAL, 400, "InvalidArgument");
 }
 
+static void test_unhex(void **state)
+{
+    (void)state;
+    char in[65];
+    uint8_t out[32], want[32];
+    for (int i = 0; i < 32; i++)
+        want[i] = (uint8_t)(i * 37 + 11);
+    hs__sigv4_hex(want, in);
+    assert_int_equal(hs__sigv4_unhex(in, 64, out), 0);
+    assert_memory_equal(out, want, 32);
+    for (int i = 0; i < 64; i++)
+        if (in[i] >= 'a')
+            in[i] = (char)(in[i] - 32); /* upper case is accepted too */
+    assert_int_equal(hs__sigv4_unhex(in, 64, out), 0);
+    assert_memory_equal(out, want, 32);
+    assert_int_equal(hs__sigv4_unhex(in, 63, out), HS_EINVAL);
+    /* every position, with the neighbours of the digit ranges and bytes
+     * whose low bits look like digits */
+    static const unsigned char bad[] = {'/', ':', '@', 'G', '`', 'g', ' ', 0, 0x80, 0xb0, 0xff};
+    for (int pos = 0; pos < 64; pos++)
+        for (size_t b = 0; b < sizeof(bad); b++) {
+            char t[65];
+            memcpy(t, in, 65);
+            t[pos] = (char)bad[b];
+            if (hs__sigv4_unhex(t, 64, out) != HS_EINVAL)
+                fail_msg("byte 0x%02x at %d taken for a hex digit", bad[b], pos);
+        }
+}
+
 static void test_anonymous(void **state)
 {
     (void)state;
@@ -665,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_malformed_authorization),
         cmocka_unit_test(test_content_sha256),
         cmocka_unit_test(test_anonymous),
+        cmocka_unit_test(test_unhex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
