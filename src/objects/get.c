@@ -3,7 +3,9 @@
  * sizes), finds the chunks that overlap its range, resolves each chunk's
  * location in the index, and reads only the fragment blocks that hold it,
  * verifying each block's CRC32C. Sequential readers read ahead a few
- * blocks per fragment. A missing fragment or a bad block switches that
+ * blocks per fragment; a reader of a long range hands the reading and
+ * checking of the next stripes to its worker threads (ahead.c) and
+ * serves views of their verified slots. A missing fragment or a bad block switches that
  * stripe to a degraded read: the stripe is decoded from any D good
  * fragments (each verified), the bad fragments are rewritten (atomically:
  * temp file, fsync, rename) and counted, and the decoded chunk is checked
@@ -21,8 +23,12 @@
 #include "objects/internal.h"
 #include "objects/objects.h"
 
-#define PREFETCH_DEPTH 2 /* stripes read ahead of a sequential reader */
-#define PREFETCH_RING 4  /* stripes remembered as already hinted */
+#define PREFETCH_DEPTH 2    /* stripes read ahead of a sequential reader */
+#define PREFETCH_RING 4     /* stripes remembered as already hinted */
+#define AHEAD_MIN_STRIPES 3 /* a range this long gets read-ahead workers */
+#define LA_RING 1024        /* chunk records looked up ahead of the reader */
+#define HINT_STRIPES 2      /* readahead hints past the stripes named to workers */
+#define VIEW_SLOT HS_EC_MAX /* cfrag: the view is in a read-ahead slot */
 
 struct hs_obj_reader {
     hs_objects_t *s;
@@ -65,10 +71,27 @@ struct hs_obj_reader {
     uint64_t dstripe;
     uint8_t *dbuf;
     size_t dcap;
+    /* read-ahead workers (ahead.c), for long ranges; NULL: reading alone */
+    hs__ahead_t *ahead;
+    bool ahead_tried;
+    const uint8_t *sdata; /* the current stripe's data, from a slot */
+    uint32_t slo, shi;    /* the span of it that was verified */
+    /* records of chunks [la_lo, la_next), la[idx % LA_RING]; look_ahead
+     * has named the stripes of chunks before la_sched to the workers */
+    hs__chunk_rec_t *la;
+    long la_lo, la_next, la_sched, la_end;
+    uint64_t la_skip; /* stripe whose chunks look_ahead passes by */
+    uint64_t pend;    /* stripe being gathered, not yet named */
+    long la_hint;     /* chunks before it were considered for hints */
+    uint64_t hinted;  /* the stripe hinted last */
+    hs__stripe_rec_t pst;
+    uint32_t plo, phi;
 };
 
 static void close_frags(hs_obj_reader_t *r)
 {
+    if (r->sdata) hs__ahead_release(r->ahead);
+    r->sdata = NULL;
     for (int i = 0; i < HS_EC_MAX; i++) {
         if (r->fd[i] >= 0) {
             close(r->fd[i]);
@@ -287,6 +310,20 @@ static long chunk_at(const hs_obj_reader_t *r, uint64_t off)
  * sent. The stripes are found by looking up the chunk at every half
  * stripe of object offset ahead (each offset once per reader): two index
  * lookups per stripe rather than one per chunk. Best effort. */
+static void hint_stripe(hs_objects_t *s, uint64_t id, const hs__stripe_rec_t *st)
+{
+    for (int i = 0; i < st->d; i++) {
+        char path[4200];
+        hs__frag_path(path, sizeof(path), hs__frag_drive(s, st, i), id, i);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        /* the header is 512 or 4096 bytes: this is in the last page */
+        if (!hs__frag_cached(fd, (uint64_t)st->frag_len + 511))
+            posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+        close(fd);
+    }
+}
+
 static void prefetch_next(hs_obj_reader_t *r, uint64_t cur)
 {
     hs_objects_t *s = r->s;
@@ -304,16 +341,7 @@ static void prefetch_next(hs_obj_reader_t *r, uint64_t cur)
         if (c.stripe == cur || was_prefetched(r, c.stripe) ||
             hs__get_stripe(r->txn, c.stripe, &st) < 0)
             continue;
-        for (int i = 0; i < st.d; i++) {
-            char path[4200];
-            hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), c.stripe, i);
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0) continue;
-            /* the header is 512 or 4096 bytes: this is in the last page */
-            if (!hs__frag_cached(fd, (uint64_t)st.frag_len + 511))
-                posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-            close(fd);
-        }
+        hint_stripe(s, c.stripe, &st);
         r->prefetched[r->pfnext++ % PREFETCH_RING] = c.stripe;
     }
 }
@@ -323,6 +351,134 @@ static bool was_prefetched(const hs_obj_reader_t *r, uint64_t id)
     for (int j = 0; j < PREFETCH_RING; j++)
         if (r->prefetched[j] == id) return true;
     return false;
+}
+
+/* The record of chunk idx: from the look-ahead ring when it is there.
+ * The reader only moves forward, so records before idx are done with. */
+static int chunk_rec(hs_obj_reader_t *r, long idx, hs__chunk_rec_t *c)
+{
+    if (r->la && idx >= r->la_lo && idx < r->la_next) {
+        *c = r->la[idx % LA_RING];
+        r->la_lo = idx;
+        return 0;
+    }
+    return hs__get_chunk(r->txn, r->m.chunks[idx].hash, c);
+}
+
+/*
+ * Names the stripes the reader will enter next to its workers, in the
+ * order it will enter them, each with the span of its data the reader's
+ * chunks cover there (so a range or a deduplicated object reads no more
+ * than the single-threaded path would). A stripe is named once the chunk
+ * after its run is seen, so its span is complete; look_ahead stops when
+ * every slot is taken, or LA_RING records ahead, and goes on at the next
+ * stripe the reader enters. Each chunk is looked up once: the reader
+ * takes the records from the ring. A lookup that fails stops it; the
+ * reader's own lookup then reports the error.
+ */
+static void name_ahead(hs_obj_reader_t *r)
+{
+    long from = r->loading + 1;
+    if (r->la_next < from) r->la_lo = r->la_next = from;
+    if (r->la_sched < from) { /* behind the reader: start again from it */
+        r->la_sched = from;
+        r->pend = 0;
+        r->la_skip = r->fstripe;
+    }
+    while (r->la_sched < r->la_end) {
+        if (r->la_sched == r->la_next) {
+            if (r->la_next - r->la_lo >= LA_RING ||
+                hs__get_chunk(r->txn, r->m.chunks[r->la_next].hash, &r->la[r->la_next % LA_RING]) <
+                    0)
+                return;
+            r->la_next++;
+        }
+        const hs__chunk_rec_t *c = &r->la[r->la_sched % LA_RING];
+        if (c->stripe == r->la_skip) { /* the rest of the run being read */
+            r->la_sched++;
+            continue;
+        }
+        r->la_skip = 0;
+        if (r->pend && c->stripe != r->pend) {
+            if (hs__ahead_submit(r->ahead, r->pend, &r->pst, r->plo, r->phi) == HS_EBUSY) return;
+            r->pend = 0;
+        }
+        if (!r->pend) {
+            if (hs__get_stripe(r->txn, c->stripe, &r->pst) < 0) return;
+            r->pend = c->stripe;
+            r->plo = UINT32_MAX;
+            r->phi = 0;
+        }
+        /* a chunk outside its stripe is the reader's to report */
+        if (c->stored_len > 0 && (uint64_t)c->off + c->stored_len <= r->pst.data_len) {
+            if (c->off < r->plo) r->plo = c->off;
+            if (c->off + c->stored_len > r->phi) r->phi = c->off + c->stored_len;
+        }
+        r->la_sched++;
+    }
+    if (r->pend && hs__ahead_submit(r->ahead, r->pend, &r->pst, r->plo, r->phi) != HS_EBUSY)
+        r->pend = 0;
+}
+
+/* Cold reads: the workers keep AHEAD_THREADS stripes' reads in flight;
+ * the kernel is asked to read ahead the data fragments of the stripes of
+ * the next HINT_STRIPES stripes' worth of the object after the ones
+ * named, so more drives' reads are queued at once. The records looked up
+ * for it stay in the ring for the reader. */
+static void hint_ahead(hs_obj_reader_t *r)
+{
+    if (r->la_hint < r->la_sched) r->la_hint = r->la_sched;
+    uint64_t to = r->starts[r->la_sched] + HINT_STRIPES * (uint64_t)r->fst.data_len;
+    while (r->la_hint < r->la_end && r->starts[r->la_hint] < to) {
+        if (r->la_hint == r->la_next) {
+            if (r->la_next - r->la_lo >= LA_RING ||
+                hs__get_chunk(r->txn, r->m.chunks[r->la_next].hash, &r->la[r->la_next % LA_RING]) <
+                    0)
+                return;
+            r->la_next++;
+        }
+        uint64_t id = r->la[r->la_hint % LA_RING].stripe;
+        r->la_hint++;
+        hs__stripe_rec_t st;
+        if (id == r->hinted || id == r->fstripe) continue;
+        r->hinted = id;
+        if (hs__get_stripe(r->txn, id, &st) == 0) hint_stripe(r->s, id, &st);
+    }
+}
+
+static void look_ahead(hs_obj_reader_t *r)
+{
+    name_ahead(r);
+    hint_ahead(r);
+}
+
+/* On entering stripe id: starts workers for a long range, takes the
+ * stripe from a slot if a worker read it, and names the next stripes. */
+static void ahead_enter(hs_obj_reader_t *r, uint64_t id)
+{
+    if (!r->ahead && !r->ahead_tried && r->end > r->pos &&
+        r->end - r->pos >= AHEAD_MIN_STRIPES * (uint64_t)r->fst.data_len) {
+        r->ahead_tried = true;
+        r->la = malloc(LA_RING * sizeof(*r->la));
+        if (!r->la || hs__ahead_new(r->s, &r->ahead) < 0) {
+            free(r->la);
+            r->la = NULL;
+            return;
+        }
+        r->la_lo = r->la_next = r->la_sched = r->loading + 1;
+        r->la_end = chunk_at(r, r->end - 1) + 1;
+        r->la_skip = id;
+    }
+    if (!r->ahead) return;
+    if (hs__ahead_take(r->ahead, id, &r->sdata, &r->slo, &r->shi) < 0) {
+        r->sdata = NULL;
+        /* read here: the rest of its run is not to be named again */
+        if (r->pend == id) {
+            r->pend = 0;
+            r->la_skip = id;
+        }
+    }
+    look_ahead(r);
 }
 
 /* The stored bytes of chunk c: *out is a view into fragment *vfrag when
@@ -346,17 +502,24 @@ static int read_stored(hs_obj_reader_t *r, const hs__chunk_rec_t *c, const uint8
         rc = hs__get_stripe(r->txn, c->stripe, &r->fst);
         if (rc < 0) return rc == HS_ENOENT ? HS_EIO : rc;
         r->fstripe = c->stripe;
+        ahead_enter(r, c->stripe);
         /* map the data fragments the rest of the read will need, so their
-         * readahead runs in parallel, and start reading the next stripe */
+         * readahead runs in parallel, and start reading the next stripe
+         * (the workers read ahead when there are workers) */
         uint64_t left = r->end > r->pos ? r->end - r->pos : 0;
-        if (left > c->raw_len) {
+        if (left > c->raw_len && !r->sdata) {
             for (int i = (int)(c->off / r->fst.frag_len); i < r->fst.d; i++)
                 if (frag_open_at(r, c->stripe, i, true) < 0) break;
-            if (left > (uint64_t)r->fst.data_len) prefetch_next(r, c->stripe);
+            if (left > (uint64_t)r->fst.data_len && !r->ahead) prefetch_next(r, c->stripe);
         }
     }
     const hs__stripe_rec_t *st = &r->fst;
     if ((uint64_t)c->off + c->stored_len > st->data_len) return HS_ECORRUPT;
+    if (r->sdata && c->off >= r->slo && c->off + c->stored_len <= r->shi) {
+        *out = r->sdata + c->off;
+        *vfrag = VIEW_SLOT;
+        return 0;
+    }
     /* plain chunks laid out in object order: the rest of the range */
     uint64_t ahead = c->stored_len;
     if (!c->comp && r->end > r->starts[r->loading] + ahead) ahead = r->end - r->starts[r->loading];
@@ -425,7 +588,7 @@ static int load_chunk(hs_obj_reader_t *r, long idx)
     if (r->nidx == idx)
         c = r->nrec;
     else
-        rc = hs__get_chunk(r->txn, mc->hash, &c);
+        rc = chunk_rec(r, idx, &c);
     r->nidx = -1;
     if (rc < 0) return rc == HS_ENOENT ? HS_EIO : rc;
     if (c.raw_len != mc->raw_len || (!c.comp && c.stored_len != c.raw_len)) return HS_ECORRUPT;
@@ -461,25 +624,29 @@ static uint64_t extend_view(hs_obj_reader_t *r, uint64_t want)
     while (got < want && r->cfrag >= 0 && r->cur + 1 < (long)r->m.nchunks) {
         long nx = r->cur + 1;
         hs__chunk_rec_t c;
-        if (hs__get_chunk(r->txn, r->m.chunks[nx].hash, &c) < 0) break;
+        if (chunk_rec(r, nx, &c) < 0) break;
         /* the same snapshot: load_chunk may use it if the view ends here */
         r->nidx = nx;
         r->nrec = c;
-        if (c.comp ||
-            c.stripe != r->fstripe || c.raw_len != r->m.chunks[nx].raw_len ||
+        if (c.comp || c.stripe != r->fstripe || c.raw_len != r->m.chunks[nx].raw_len ||
             c.stored_len != c.raw_len || c.off != r->crec.off + r->crec.stored_len ||
             c.stored_len == 0)
             break;
-        uint32_t f = r->fst.frag_len;
-        if ((int)(c.off / f) != r->cfrag || (c.off + c.stored_len - 1) / f != c.off / f ||
-            (uint64_t)c.off + c.stored_len > r->fst.data_len)
-            break;
-        /* the same fragment: earlier views into it stay valid */
         const uint8_t *p;
-        uint64_t ahead = r->end > r->starts[nx] ? r->end - r->starts[nx] : 0;
-        if (frag_view(r, c.stripe, r->cfrag, c.off % f, c.stored_len,
-                      ahead > c.stored_len ? ahead : c.stored_len, &p) < 0)
-            break;
+        if (r->cfrag == VIEW_SLOT) { /* the slot holds the whole stripe */
+            if (c.off < r->slo || (uint64_t)c.off + c.stored_len > r->shi) break;
+            p = r->sdata + c.off;
+        } else {
+            uint32_t f = r->fst.frag_len;
+            if ((int)(c.off / f) != r->cfrag || (c.off + c.stored_len - 1) / f != c.off / f ||
+                (uint64_t)c.off + c.stored_len > r->fst.data_len)
+                break;
+            /* the same fragment: earlier views into it stay valid */
+            uint64_t ahead = r->end > r->starts[nx] ? r->end - r->starts[nx] : 0;
+            if (frag_view(r, c.stripe, r->cfrag, c.off % f, c.stored_len,
+                          ahead > c.stored_len ? ahead : c.stored_len, &p) < 0)
+                break;
+        }
         r->nidx = -1;
         r->cur = nx;
         r->crec = c;
@@ -619,6 +786,8 @@ void hs_obj_get_close(hs_obj_reader_t *r)
     if (!r) return;
     if (r->name && r->pos > 0) hs__access_record(r->s, r->name);
     close_frags(r);
+    hs__ahead_free(r->ahead); /* before unlocking: its workers read files */
+    free(r->la);
     free(r->fbuf);
     free(r->vok);
     hs_kv_txn_abort(r->txn);

@@ -82,6 +82,7 @@ struct hs_objects {
     hs_ec_t *ecs[HS_EC_MAX + 1][HS_EC_MAX + 1]; /* codecs by (d, p) */
     pthread_mutex_t repair_mu;
     _Atomic uint64_t corrupt_detected, repaired;
+    atomic_int ahead_readers; /* readers with read-ahead workers (ahead.c) */
     hs_counter_t *m_corrupt, *m_repaired, *m_put_bytes, *m_get_bytes, *m_dedup_bytes;
 };
 

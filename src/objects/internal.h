@@ -113,6 +113,27 @@ int hs__stripe_load(hs_objects_t *s, uint64_t id, const hs__stripe_rec_t *st, ui
 /* Reads one chunk's raw bytes into a malloc'd buffer (*out, raw_len). */
 int hs__chunk_read(hs_objects_t *s, const hs__chunk_rec_t *c, uint8_t **out);
 
+/* ---- ahead.c: read-ahead workers of one sequential reader ---- */
+typedef struct hs__ahead hs__ahead_t;
+/* Starts the workers of one reader. HS_EBUSY when the store's readers
+ * already hold their bound of workers (the reader reads alone). */
+int hs__ahead_new(hs_objects_t *s, hs__ahead_t **out);
+/* Queues a read and check of the blocks under [lo, hi) of stripe id's
+ * data. HS_EBUSY when every slot is in use, HS_EINVAL for a span or a
+ * stripe too large to take ahead. */
+int hs__ahead_submit(hs__ahead_t *a, uint64_t id, const hs__stripe_rec_t *st, uint32_t lo,
+                     uint32_t hi);
+/* Waits for the earliest queued read of stripe id and hands its slot to
+ * the caller: *data is the stripe's data (verified over [*lo, *hi)),
+ * valid until hs__ahead_release. Reads queued before it are dropped.
+ * HS_ENOENT if none was queued, or the error the read met (the caller
+ * then reads the stripe itself). */
+int hs__ahead_take(hs__ahead_t *a, uint64_t id, const uint8_t **data, uint32_t *lo, uint32_t *hi);
+/* Gives the taken slot back. */
+void hs__ahead_release(hs__ahead_t *a);
+/* Stops and joins the workers, frees the slots. NULL is a no-op. */
+void hs__ahead_free(hs__ahead_t *a);
+
 /* ---- put.c: a stripe packer used by puts, tier moves and compaction ---- */
 typedef struct hs__packer hs__packer_t;
 typedef struct hs__packed {

@@ -9,6 +9,9 @@
  *   2. one index transaction (fsync'ed by LMDB) adds the chunk records,
  *      stripe records, reference counts and the manifest, and drops the
  *      references of the object it replaces.
+ * The syncs of step 1 run in parallel, and a directory fsync covers every
+ * put whose files it names (syncer.c); step 2 is a member of a group
+ * commit (hs_kv_group_run), atomic on its own, durable with its group.
  * A crash before 2 completes leaves only unreferenced fragment files
  * (removed by gc's orphan sweep); after it, everything is durable.
  */
@@ -21,6 +24,7 @@
 #include "core/err.h"
 #include "objects/internal.h"
 #include "objects/objects.h"
+#include "objects/syncer.h"
 
 /* ---------------- packer ----------------
  *
@@ -350,6 +354,66 @@ int hs__packer_add(hs__packer_t *pk, const uint8_t hash[32], const uint8_t *raw,
     return 0;
 }
 
+/* Data first: every fragment written since the last flush, all at once,
+ * then the drive directories that name them (fsyncs shared with
+ * concurrent puts). A fragment whose sync or whose directory's sync failed
+ * (its drive failed after the write) counts as lost, like a failed write:
+ * a stripe is durable while at most p of its fragments are. */
+static int sync_new(hs__packer_t *pk)
+{
+    hs_objects_t *s = pk->s;
+    size_t nfr = 0, cap = 0;
+    for (size_t k = pk->synced; k < pk->nstripes; k++)
+        nfr += (size_t)pk->recs[k].d + pk->recs[k].p;
+    if (nfr == 0) return 0;
+    for (int i = 0; i < s->ndrives; i++)
+        if (strlen(s->drives[i]) > cap) cap = strlen(s->drives[i]);
+    cap += 24; /* "/" 16 hex "." 2 digits NUL */
+    hs__sync_op_t *ops = calloc(nfr + (size_t)s->ndrives, sizeof(*ops));
+    char *paths = malloc(nfr * cap);
+    int dirop[HS_OBJ_MAX_DRIVES];
+    int rc = 0;
+    if (!ops || !paths) {
+        rc = HS_ENOMEM;
+        goto out;
+    }
+    size_t o = 0;
+    for (size_t k = pk->synced; k < pk->nstripes; k++)
+        for (int i = 0; i < pk->recs[k].d + pk->recs[k].p; i++, o++) {
+            char *path = paths + o * cap;
+            hs__frag_path(path, cap, hs__frag_drive(s, &pk->recs[k], i), pk->ids[k], i);
+            ops[o].path = path;
+        }
+    hs__sync_run(ops, nfr);
+    size_t nd = 0;
+    for (int i = 0; i < s->ndrives; i++)
+        dirop[i] = -1;
+    for (size_t k = pk->synced; k < pk->nstripes; k++)
+        for (int i = 0; i < pk->recs[k].d + pk->recs[k].p; i++) {
+            int drive = (pk->recs[k].first_drive + i) % s->ndrives;
+            if (dirop[drive] >= 0) continue;
+            dirop[drive] = (int)nd;
+            ops[nfr + nd].path = s->drives[drive];
+            ops[nfr + nd++].dir = true;
+        }
+    hs__sync_run(ops + nfr, nd);
+    o = 0;
+    for (size_t k = pk->synced; k < pk->nstripes && rc == 0; k++) {
+        const hs__stripe_rec_t *st = &pk->recs[k];
+        int lost = 0;
+        for (int i = 0; i < st->d + st->p; i++, o++) {
+            int drive = (st->first_drive + i) % s->ndrives;
+            if (ops[o].rc < 0 || ops[nfr + (size_t)dirop[drive]].rc < 0) lost++;
+        }
+        if (lost > st->p) rc = HS_EIO;
+    }
+    if (rc == 0) pk->synced = pk->nstripes;
+out:
+    free(ops);
+    free(paths);
+    return rc;
+}
+
 int hs__packer_flush(hs__packer_t *pk)
 {
     hs_objects_t *s = pk->s;
@@ -360,23 +424,7 @@ int hs__packer_flush(hs__packer_t *pk)
     if (rc == 0) rc = pk->err;
     pthread_mutex_unlock(&pk->mu);
     if (rc < 0 || s->no_fsync) return rc;
-    /* Data first: each fragment written since the last flush, then the
-     * directories that name them. A fragment that vanished (its drive
-     * failed after the write) is tolerated like a failed write. */
-    for (size_t k = pk->synced; k < pk->nstripes; k++) {
-        const hs__stripe_rec_t *st = &pk->recs[k];
-        int missing = 0;
-        for (int i = 0; i < st->d + st->p; i++) {
-            char path[4200];
-            hs__frag_path(path, sizeof(path), hs__frag_drive(s, st, i), pk->ids[k], i);
-            if (hs__fsync_path(path, false) < 0 && ++missing > st->p) return HS_EIO;
-        }
-    }
-    if (pk->nstripes > pk->synced)
-        for (int i = 0; i < s->ndrives; i++)
-            hs__fsync_path(s->drives[i], true);
-    pk->synced = pk->nstripes;
-    return 0;
+    return sync_new(pk);
 }
 
 size_t hs__packer_stripes(hs__packer_t *pk, uint64_t **ids, hs__stripe_rec_t **recs)
@@ -597,47 +645,31 @@ static size_t stripe_index(uint64_t *ids, size_t n, uint64_t id, size_t hint)
     return n;
 }
 
-static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
+/* The index changes of one put, run as a member of a group commit. */
+typedef struct index_job {
+    hs_obj_writer_t *w;
+    const uint8_t *k, *menc;
+    size_t klen, mlen;
+    uint32_t new_chunks;
+    uint64_t new_bytes;
+} index_job_t;
+
+static int index_fn(hs_kv_txn_t *txn, void *arg)
 {
-    hs_objects_t *s = w->s;
-    uint8_t k[HS_OBJ_NAME_MAX + 1], rk[13];
-    size_t klen;
-    hs_kv_txn_t *txn;
+    index_job_t *ij = arg;
+    hs_obj_writer_t *w = ij->w;
     hs_kv_val_t v;
     uint64_t *ids;
     hs__stripe_rec_t *recs;
     size_t nst = hs__packer_stripes(w->pk, &ids, &recs);
-    uint8_t *menc = NULL;
-    size_t mlen;
+    uint8_t rk[13];
     int rc;
 
-    hs__key_object(k, w->name, &klen);
-    w->inserted = calloc(w->nnew + 1, 1);
-    if (!w->inserted) return HS_ENOMEM;
     for (size_t i = 0; i < nst; i++) {
         recs[i].live_chunks = 0;
         recs[i].live_bytes = 0;
     }
-    hs__manifest_t m = {.size = w->size,
-                        .mtime_ns = hs__now_ns(),
-                        .tier = (uint8_t)w->tier,
-                        .nchunks = w->nmc,
-                        .chunks = w->mc};
-    /* The etag: SHA-256 over the chunk hashes (a hash tree of depth 1), so
-     * it costs nothing per byte and still names the content. */
-    {
-        unsigned int l = 0;
-        EVP_DigestInit_ex(w->md, EVP_sha256(), NULL);
-        for (uint32_t i = 0; i < w->nmc; i++)
-            EVP_DigestUpdate(w->md, w->mc[i].hash, 32);
-        if (EVP_DigestFinal_ex(w->md, m.etag, &l) != 1) return HS_EIO;
-    }
-    if ((rc = hs__manifest_enc(&m, &menc, &mlen)) < 0) return rc;
-    if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0) {
-        free(menc);
-        return rc;
-    }
-    rc = hs_kv_get(txn, k, klen, &v);
+    rc = hs_kv_get(txn, ij->k, ij->klen, &v);
     if (rc == 0) {
         hs__manifest_t old;
         rc = hs__manifest_dec(&old, v.data, v.len);
@@ -650,8 +682,6 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
     } else if (rc == HS_ENOENT) {
         rc = 0;
     }
-    uint32_t new_chunks = 0;
-    uint64_t new_bytes = 0;
     size_t hint = 0;
     for (uint32_t i = 0; rc == 0 && i < w->nmc; i++) {
         hs__chunk_rec_t c;
@@ -678,8 +708,8 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
             recs[si].live_bytes += pc->rec.stored_len;
             hint = si;
         }
-        new_chunks++;
-        new_bytes += pc->rec.stored_len;
+        ij->new_chunks++;
+        ij->new_bytes += pc->rec.stored_len;
         w->new_raw += pc->rec.raw_len;
     }
     /* Stripes whose every chunk turned out to exist already (a concurrent
@@ -693,19 +723,49 @@ static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
             rc = hs_kv_put(txn, gk, hs__key_garbage(gk, ids[i]), gv, sizeof(gv));
         }
     }
-    if (rc == 0) rc = hs_kv_put(txn, k, klen, menc, mlen);
-    free(menc);
-    if (rc < 0) {
-        hs_kv_txn_abort(txn);
-        return rc;
+    if (rc == 0) rc = hs_kv_put(txn, ij->k, ij->klen, ij->menc, ij->mlen);
+    return rc;
+}
+
+static int commit_txn(hs_obj_writer_t *w, hs_obj_info_t *info)
+{
+    hs_objects_t *s = w->s;
+    uint8_t k[HS_OBJ_NAME_MAX + 1];
+    size_t klen;
+    uint8_t *menc = NULL;
+    size_t mlen;
+    int rc;
+
+    hs__key_object(k, w->name, &klen);
+    w->inserted = calloc(w->nnew + 1, 1);
+    if (!w->inserted) return HS_ENOMEM;
+    hs__manifest_t m = {.size = w->size,
+                        .mtime_ns = hs__now_ns(),
+                        .tier = (uint8_t)w->tier,
+                        .nchunks = w->nmc,
+                        .chunks = w->mc};
+    /* The etag: SHA-256 over the chunk hashes (a hash tree of depth 1), so
+     * it costs nothing per byte and still names the content. */
+    {
+        unsigned int l = 0;
+        EVP_DigestInit_ex(w->md, EVP_sha256(), NULL);
+        for (uint32_t i = 0; i < w->nmc; i++)
+            EVP_DigestUpdate(w->md, w->mc[i].hash, 32);
+        if (EVP_DigestFinal_ex(w->md, m.etag, &l) != 1) return HS_EIO;
     }
-    if ((rc = hs_kv_txn_commit(txn)) < 0) return rc;
+    if ((rc = hs__manifest_enc(&m, &menc, &mlen)) < 0) return rc;
+    /* Group commit: puts committing at the same time share one index
+     * transaction and its flush; each one's changes stay all-or-nothing. */
+    index_job_t ij = {.w = w, .k = k, .klen = klen, .menc = menc, .mlen = mlen};
+    rc = hs_kv_group_run(s->kv, index_fn, &ij);
+    free(menc);
+    if (rc < 0) return rc;
     hs__count(s->m_put_bytes, w->size);
     hs__count(s->m_dedup_bytes, w->size - w->new_raw);
     if (info) {
         hs__manifest_info(&m, info);
-        info->new_chunks = new_chunks;
-        info->new_bytes = new_bytes;
+        info->new_chunks = ij.new_chunks;
+        info->new_bytes = ij.new_bytes;
     }
     return 0;
 }

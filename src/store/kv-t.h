@@ -55,11 +55,19 @@ typedef struct hs_kv_ops {
     void (*cursor_close)(hs_kv_cursor_t *c);
     /* Makes every committed transaction durable (no-op when commits are). */
     int (*sync)(hs_kv_t *kv);
+    /* Optional: begins a child of a write transaction. Its commit folds its
+     * changes into the parent; its abort drops only them. Engines without
+     * it run each hs_kv_group_run call in a transaction of its own. */
+    int (*txn_child)(hs_kv_txn_t *parent, hs_kv_txn_t **out);
 } hs_kv_ops_t;
 
-/* Every handle starts with this header so the wrappers can dispatch. */
+struct hs__kv_group;
+
+/* Every handle starts with this header so the wrappers can dispatch.
+ * group is set by hs_kv_open (kv.c), not by the engine. */
 struct hs_kv {
     const hs_kv_ops_t *ops;
+    struct hs__kv_group *group;
 };
 struct hs_kv_txn {
     const hs_kv_ops_t *ops;

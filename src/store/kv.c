@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "store/kv-int.h"
 
 static const hs_kv_ops_t *const engines[] = {
     &hs_kv_lmdb_ops,
@@ -26,12 +27,17 @@ int hs_kv_open(const char *engine, const char *path, const hs_kv_opts_t *opts, h
     const hs_kv_ops_t *ops = hs_kv_engine(engine ? engine : "lmdb");
     hs_kv_opts_t none = {0};
     if (!ops) return HS_ENOENT;
-    return ops->open(path, opts ? opts : &none, out);
+    int rc = ops->open(path, opts ? opts : &none, out);
+    /* No group state (out of memory) only means no grouping. */
+    if (rc == 0) (*out)->group = hs__kv_group_new();
+    return rc;
 }
 
 void hs_kv_close(hs_kv_t *kv)
 {
-    if (kv) kv->ops->close(kv);
+    if (!kv) return;
+    hs__kv_group_free(kv->group);
+    kv->ops->close(kv);
 }
 
 int hs_kv_sync(hs_kv_t *kv)

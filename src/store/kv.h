@@ -31,6 +31,19 @@ int hs_kv_txn_begin(hs_kv_t *kv, int flags, hs_kv_txn_t **out);
 int hs_kv_txn_commit(hs_kv_txn_t *txn);
 void hs_kv_txn_abort(hs_kv_txn_t *txn);
 
+/* Group commit: runs fn(txn, arg) in a write transaction shared with the
+ * callers that arrive while another group is committing, so one durable
+ * commit (one flush) covers them all. Each fn runs in a child transaction
+ * of the shared one, on whichever caller's thread leads the group: a fn
+ * returning < 0 drops only its own changes. Returns fn's result, or the
+ * shared commit's error if fn succeeded and the commit failed (then none
+ * of the group's changes are stored). On return with 0 fn's changes are
+ * durable as with hs_kv_txn_commit. fn must not begin transactions on kv,
+ * must not block on other group callers, and anything it hands back in
+ * arg is valid only if the call returns >= 0. Engines without child
+ * transactions run fn in a transaction of its own. */
+int hs_kv_group_run(hs_kv_t *kv, int (*fn)(hs_kv_txn_t *txn, void *arg), void *arg);
+
 /* Point operations inside a transaction. get's *val points into the engine
  * and stays valid until the transaction ends (copy it to keep it). del of
  * a missing key returns HS_ENOENT. */

@@ -128,6 +128,24 @@ static int lmdb_txn_begin(hs_kv_t *base, int flags, hs_kv_txn_t **out)
     return 0;
 }
 
+/* LMDB nests write transactions natively: a child's pages are copied
+ * into the parent on commit and dropped on abort. */
+static int lmdb_txn_child(hs_kv_txn_t *pbase, hs_kv_txn_t **out)
+{
+    lmdb_txn_t *p = (lmdb_txn_t *)pbase;
+    lmdb_txn_t *t = malloc(sizeof(*t));
+    if (!t) return HS_ENOMEM;
+    t->base.ops = &hs_kv_lmdb_ops;
+    t->kv = p->kv;
+    int rc = mdb_txn_begin(p->kv->env, p->txn, 0, &t->txn);
+    if (rc) {
+        free(t);
+        return map_err(rc);
+    }
+    *out = &t->base;
+    return 0;
+}
+
 static int lmdb_txn_commit(hs_kv_txn_t *base)
 {
     lmdb_txn_t *t = (lmdb_txn_t *)base;
@@ -254,4 +272,5 @@ const hs_kv_ops_t hs_kv_lmdb_ops = {
     .cursor_next = lmdb_cursor_next,
     .cursor_close = lmdb_cursor_close,
     .sync = lmdb_sync,
+    .txn_child = lmdb_txn_child,
 };
