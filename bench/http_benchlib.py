@@ -201,3 +201,20 @@ def connect_many(port, n, batch=256):
             socks.append(s)
         time.sleep(0.005)
     return socks
+
+
+def cpu_seconds(proc):
+    """User + system CPU time so far of a server's whole process tree (all
+    threads; nginx's and Varnish's child processes included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0, [proc.p.pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+        todo += hslib.children(pid)
+    return total / tick
