@@ -3,7 +3,10 @@
  * bounded rate (every block read and verified; bad or missing fragments
  * rebuilt), runs the tiering policy, and reclaims space — so a server gets
  * bitrot protection, healing and tiering without an operator. The pause
- * between passes is interruptible, so stopping is prompt.
+ * between passes is interruptible, so stopping is prompt. gc here never
+ * waits for the exclusive lock: under a steady stream of writes it may be
+ * postponed (flock gives a waiting exclusive locker no preference), which
+ * costs space for a while, never a stalled write.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -44,8 +47,22 @@ static void *bg_main(void *arg)
         }
         if (bg->o.tiering && !bg->stop) hs_objects_tier_pass(s, 0, NULL, &rep);
         if (bg->o.gc && !bg->stop) {
+            /* gc takes the exclusive lock in short steps and, here, ends
+             * the run at a step whose lock it cannot get (puts keep
+             * holding the shared lock); the next round resumes from the
+             * durable queues. */
             hs_obj_maint_opts_t mo = {.nonblock = true};
-            hs_objects_gc(s, &mo, &rep);
+            int rc = hs_objects_gc(s, &mo, &rep);
+            if (rep.chunks_freed || rep.stripes_compacted || rep.stripes_freed ||
+                rep.orphans_removed || (rc < 0 && rc != HS_EBUSY))
+                hs_log_info("objects_gc",
+                            "chunks_freed=%llu compacted=%llu stripes_freed=%llu "
+                            "orphans_removed=%llu rc=%s",
+                            (unsigned long long)rep.chunks_freed,
+                            (unsigned long long)rep.stripes_compacted,
+                            (unsigned long long)rep.stripes_freed,
+                            (unsigned long long)rep.orphans_removed,
+                            rc == HS_EBUSY ? "postponed" : rc < 0 ? hs_errname(rc) : "ok");
         }
         pthread_mutex_lock(&bg->mu);
         bg->passes++;

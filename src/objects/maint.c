@@ -6,10 +6,13 @@
  * mostly-dead stripes, sweep orphan files of crashed writers).
  *
  * Locking: heal and scrub hold the store's shared lock, so reads and puts
- * go on while they run. gc and fsck --repair hold the exclusive lock: they
- * delete files, and a put must not deduplicate against a chunk being freed.
+ * go on while they run. Freeing chunks and unlinking files need the
+ * exclusive lock (a put must not deduplicate against a chunk being freed,
+ * a reader must not lose its files): gc takes it in short steps and
+ * releases it between them, fsck --repair holds it for its whole pass.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 #include <zstd.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "objects/internal.h"
 #include "objects/objects.h"
 
@@ -265,7 +269,9 @@ int hs_objects_scrub(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_re
 }
 
 /* Collects the keys under a one-byte prefix (key copies, concatenated
- * with 2-byte lengths) so a write transaction can then change them. */
+ * with 2-byte lengths, each followed by a 1-byte length and up to
+ * HS__STRIPE_REC_LEN bytes of its value) so later transactions can change
+ * them. */
 static int collect_keys(hs_kv_txn_t *txn, uint8_t pfx, uint8_t **out, size_t *len, size_t *count)
 {
     hs_kv_cursor_t *c;
@@ -280,7 +286,7 @@ static int collect_keys(hs_kv_txn_t *txn, uint8_t pfx, uint8_t **out, size_t *le
         return rc;
     }
     while ((rc = hs_kv_cursor_next(c, &k, &v)) == 0) {
-        if (n + 2 + k.len + HS__STRIPE_REC_LEN > cap) {
+        if (n + 2 + k.len + 1 + HS__STRIPE_REC_LEN > cap) {
             uint8_t *nb = realloc(b, cap * 2);
             if (!nb) {
                 rc = HS_ENOMEM;
@@ -310,263 +316,546 @@ static int collect_keys(hs_kv_txn_t *txn, uint8_t pfx, uint8_t **out, size_t *le
     return 0;
 }
 
-/* Frees the chunks whose refcount is still 0 ('z' queue); stripes left
- * with no live chunk move to the 'g' queue. */
-static int gc_zero(hs_objects_t *s, hs_obj_report_t *rep)
+/* Collects the keys of a queue in a read-only snapshot (no lock needed:
+ * every step re-checks its entries under the lock). */
+static int collect_queue(hs_objects_t *s, uint8_t pfx, uint8_t **out, size_t *len, size_t *count)
 {
     hs_kv_txn_t *txn;
-    uint8_t *keys;
-    size_t len, count;
-    int rc = hs_kv_txn_begin(s->kv, 0, &txn);
+    int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
     if (rc < 0) return rc;
-    if ((rc = collect_keys(txn, HS_K_ZERO, &keys, &len, &count)) < 0) {
-        hs_kv_txn_abort(txn);
-        return rc;
-    }
-    for (size_t o = 0; o < len && rc == 0;) {
-        size_t kl = (size_t)keys[o] << 8 | keys[o + 1];
-        const uint8_t *key = keys + o + 2;
-        size_t vl = keys[o + 2 + kl];
-        o += 2 + kl + 1 + vl;
-        if (kl != 33) continue;
-        hs__chunk_rec_t c;
-        const uint8_t *hash = key + 1;
-        hs_kv_del(txn, key, kl);
-        if (hs__get_chunk(txn, hash, &c) < 0 || c.refs > 0) continue;
-        uint8_t ck[33], rk[13];
-        hs_kv_del(txn, ck, hs__key_chunk(ck, hash));
-        hs_kv_del(txn, rk, hs__key_rev(rk, c.stripe, c.off));
-        rep->chunks_freed++;
-        hs__stripe_rec_t st;
-        if (hs__get_stripe(txn, c.stripe, &st) < 0) continue;
-        st.live_chunks = st.live_chunks ? st.live_chunks - 1 : 0;
-        st.live_bytes = st.live_bytes >= c.stored_len ? st.live_bytes - c.stored_len : 0;
-        if (st.live_chunks == 0) {
-            uint8_t sk[9], gk[9], gv[HS__STRIPE_REC_LEN];
-            hs__stripe_enc(gv, &st);
-            hs_kv_del(txn, sk, hs__key_stripe(sk, c.stripe));
-            rc = hs_kv_put(txn, gk, hs__key_garbage(gk, c.stripe), gv, sizeof(gv));
-        } else {
-            rc = hs__put_stripe(txn, c.stripe, &st);
+    rc = collect_keys(txn, pfx, out, len, count);
+    hs_kv_txn_abort(txn);
+    return rc;
+}
+
+/* One entry of a collect_keys buffer at *o (advanced past it). */
+static void next_key(const uint8_t *b, size_t *o, const uint8_t **key, size_t *kl,
+                     const uint8_t **val, size_t *vl)
+{
+    *kl = (size_t)b[*o] << 8 | b[*o + 1];
+    *key = b + *o + 2;
+    *vl = b[*o + 2 + *kl];
+    *val = b + *o + 3 + *kl;
+    *o += 3 + *kl + *vl;
+}
+
+/*
+ * gc runs in steps. Freeing a chunk and unlinking files need the store's
+ * exclusive lock (no put may have deduplicated against the chunk, no
+ * reader may hold the files, no writer may be between writing its files
+ * and committing them); gc takes it for one short step at a time and
+ * gives it back between steps, so puts and reads queued behind it run.
+ * A step ends after GC_STEP_ITEMS items or GC_STEP_NS of work, whichever
+ * comes first: the item bound keeps an index transaction small, the time
+ * bound keeps a hold short on a slow disk (one item is one index lookup
+ * and a few unlinks, tens of microseconds on a local disk). The index
+ * commit that ends a zero-ref step (an fsync) falls inside the hold: it
+ * must land before a put can see the chunk gone.
+ *
+ * fsck --repair runs the same steps while it holds the exclusive lock for
+ * its whole pass (stepped = false: the lock calls are no-ops).
+ */
+#define GC_STEP_ITEMS 256
+#define GC_STEP_NS 10000000ull
+/* nonblock: how often a step tries the lock before the run ends early */
+#define GC_LOCK_TRIES 20
+#define GC_LOCK_RETRY_US 2000
+
+typedef struct gc_run {
+    hs_objects_t *s;
+    const hs_obj_maint_opts_t *o;
+    hs_obj_report_t *rep;
+    bool stepped, nonblock;
+    int lk;
+    bool excl;
+    uint64_t t_lock, last_progress;
+    const char *phase; /* of the last progress call */
+    uint64_t steps, max_hold_ns;
+} gc_run_t;
+
+static int step_lock(gc_run_t *g, bool exclusive)
+{
+    if (!g->stepped) return 0;
+    for (int i = 0;; i++) {
+        int lk = hs__lock(g->s, exclusive, g->nonblock);
+        if (lk >= 0) {
+            g->lk = lk;
+            g->excl = exclusive;
+            g->t_lock = mono_ns();
+            return 0;
         }
+        /* Exclusive flock has no writer preference: under a steady stream
+         * of puts a try may keep failing; a few spaced tries catch a gap. */
+        if (lk != HS_EBUSY || i + 1 >= GC_LOCK_TRIES) return lk;
+        usleep(GC_LOCK_RETRY_US);
+    }
+}
+
+static void step_unlock(gc_run_t *g)
+{
+    if (!g->stepped) return;
+    if (g->excl) {
+        uint64_t held = mono_ns() - g->t_lock;
+        if (held > g->max_hold_ns) g->max_hold_ns = held;
+        g->steps++;
+    }
+    hs__unlock(g->lk);
+    g->lk = -1;
+    g->excl = false;
+}
+
+static bool step_full(const gc_run_t *g, size_t items)
+{
+    return items >= GC_STEP_ITEMS || (g->stepped && mono_ns() - g->t_lock >= GC_STEP_NS);
+}
+
+static void gc_progress(gc_run_t *g, const char *phase, uint64_t done, uint64_t total)
+{
+    if (!g->o || !g->o->progress) return;
+    uint64_t now = mono_ns();
+    /* the first step of a phase, then every 250 ms, and its end */
+    if (phase != g->phase || done == total || now - g->last_progress > 250000000ull) {
+        g->o->progress(g->o->progress_arg, phase, done, total);
+        g->last_progress = now;
+        g->phase = phase;
+    }
+}
+
+/* Frees the chunks whose refcount is still 0 ('z' queue); stripes left
+ * with no live chunk move to the 'g' queue. The queue is listed once;
+ * each step re-reads every entry under the exclusive lock in its own
+ * transaction, so a crash or an early end leaves a consistent index and
+ * the rest of the queue for the next run. */
+static int gc_zero(gc_run_t *g)
+{
+    hs_objects_t *s = g->s;
+    uint8_t *keys;
+    size_t len, count, done = 0;
+    int rc = collect_queue(s, HS_K_ZERO, &keys, &len, &count);
+    if (rc < 0) return rc;
+    for (size_t o = 0; o < len && rc == 0;) {
+        hs_kv_txn_t *txn;
+        if ((rc = step_lock(g, true)) < 0) break;
+        if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0) {
+            step_unlock(g);
+            break;
+        }
+        uint64_t freed = 0;
+        for (size_t items = 0; o < len && rc == 0 && !step_full(g, items); items++, done++) {
+            const uint8_t *key, *val;
+            size_t kl, vl;
+            next_key(keys, &o, &key, &kl, &val, &vl);
+            if (kl != 33) continue;
+            hs__chunk_rec_t c;
+            const uint8_t *hash = key + 1;
+            hs_kv_del(txn, key, kl);
+            if (hs__get_chunk(txn, hash, &c) < 0 || c.refs > 0) continue;
+            uint8_t ck[33], rk[13];
+            hs_kv_del(txn, ck, hs__key_chunk(ck, hash));
+            hs_kv_del(txn, rk, hs__key_rev(rk, c.stripe, c.off));
+            freed++;
+            hs__stripe_rec_t st;
+            if (hs__get_stripe(txn, c.stripe, &st) < 0) continue;
+            st.live_chunks = st.live_chunks ? st.live_chunks - 1 : 0;
+            st.live_bytes = st.live_bytes >= c.stored_len ? st.live_bytes - c.stored_len : 0;
+            if (st.live_chunks == 0) {
+                uint8_t sk[9], gk[9], gv[HS__STRIPE_REC_LEN];
+                hs__stripe_enc(gv, &st);
+                hs_kv_del(txn, sk, hs__key_stripe(sk, c.stripe));
+                rc = hs_kv_put(txn, gk, hs__key_garbage(gk, c.stripe), gv, sizeof(gv));
+            } else {
+                rc = hs__put_stripe(txn, c.stripe, &st);
+            }
+        }
+        if (rc == 0)
+            rc = hs_kv_txn_commit(txn);
+        else
+            hs_kv_txn_abort(txn);
+        if (rc == 0) g->rep->chunks_freed += freed;
+        step_unlock(g);
+        gc_progress(g, "gc-zero", done, count);
     }
     free(keys);
-    if (rc < 0) {
-        hs_kv_txn_abort(txn);
-        return rc;
-    }
-    return hs_kv_txn_commit(txn);
+    return rc;
 }
 
 /* Unlinks the files of stripes in the 'g' queue, then drops the entries
- * (after a crash the queue is simply processed again). */
-static int gc_garbage(hs_objects_t *s, hs_obj_report_t *rep)
+ * (after a crash the queue is simply processed again: unlinking a file
+ * already gone is harmless). Only the unlinks need the exclusive lock; the
+ * directory fsyncs and the transaction dropping the entries run after it
+ * is released (an entry outliving its files only makes the orphan sweep
+ * leave alone files that are gone). */
+static int gc_garbage(gc_run_t *g)
 {
-    hs_kv_txn_t *txn;
+    hs_objects_t *s = g->s;
     uint8_t *keys;
-    size_t len, count;
-    int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
+    size_t len, count, done = 0;
+    int rc = collect_queue(s, HS_K_GARBAGE, &keys, &len, &count);
     if (rc < 0) return rc;
-    rc = collect_keys(txn, HS_K_GARBAGE, &keys, &len, &count);
-    hs_kv_txn_abort(txn);
-    if (rc < 0) return rc;
-    if (count == 0) {
-        free(keys);
-        return 0;
-    }
-    for (size_t o = 0; o < len;) {
-        size_t kl = (size_t)keys[o] << 8 | keys[o + 1];
-        const uint8_t *key = keys + o + 2;
-        size_t vl = keys[o + 2 + kl];
-        const uint8_t *val = keys + o + 3 + kl;
-        o += 2 + kl + 1 + vl;
-        hs__stripe_rec_t st;
-        if (kl != 9 || hs__stripe_dec(&st, val, vl) < 0) continue;
-        uint64_t id = rd_be64(key + 1);
-        for (int i = 0; i < st.d + st.p; i++) {
-            char path[4200];
-            hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), id, i);
-            unlink(path);
+    for (size_t o = 0; o < len && rc == 0;) {
+        size_t first = o;
+        uint64_t bytes = 0;
+        if ((rc = step_lock(g, true)) < 0) break;
+        for (size_t items = 0; o < len && !step_full(g, items); items++, done++) {
+            const uint8_t *key, *val;
+            size_t kl, vl;
+            next_key(keys, &o, &key, &kl, &val, &vl);
+            hs__stripe_rec_t st;
+            if (kl != 9 || hs__stripe_dec(&st, val, vl) < 0) continue;
+            uint64_t id = rd_be64(key + 1);
+            for (int i = 0; i < st.d + st.p; i++) {
+                char path[4200];
+                hs__frag_path(path, sizeof(path), hs__frag_drive(s, &st, i), id, i);
+                unlink(path);
+            }
+            bytes += (uint64_t)st.frag_len * (st.d + st.p);
         }
-        rep->stripes_freed++;
-        rep->bytes_freed += (uint64_t)st.frag_len * (st.d + st.p);
-    }
-    if (!s->no_fsync)
-        for (int i = 0; i < s->ndrives; i++)
-            hs__fsync_path(s->drives[i], true);
-    if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0) {
-        free(keys);
-        return rc;
-    }
-    for (size_t o = 0; o < len;) {
-        size_t kl = (size_t)keys[o] << 8 | keys[o + 1];
-        size_t vl = keys[o + 2 + kl];
-        hs_kv_del(txn, keys + o + 2, kl);
-        o += 2 + kl + 1 + vl;
+        step_unlock(g);
+        if (!s->no_fsync)
+            for (int i = 0; i < s->ndrives; i++)
+                hs__fsync_path(s->drives[i], true);
+        hs_kv_txn_t *txn;
+        if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0) break;
+        uint64_t freed = 0;
+        for (size_t p = first; p < o;) {
+            const uint8_t *key, *val;
+            size_t kl, vl;
+            next_key(keys, &p, &key, &kl, &val, &vl);
+            /* an entry another gc dropped meanwhile was counted there */
+            if (hs_kv_del(txn, key, kl) == 0) freed++;
+        }
+        if ((rc = hs_kv_txn_commit(txn)) == 0) {
+            g->rep->stripes_freed += freed;
+            g->rep->bytes_freed += freed ? bytes : 0;
+        }
+        gc_progress(g, "gc-garbage", done, count);
     }
     free(keys);
-    return hs_kv_txn_commit(txn);
+    return rc;
+}
+
+/* Whether drive file nm (of drive i) is an orphan in txn's view. Files
+ * that are not ours (no fragment or temp name) never are. */
+static bool is_orphan(hs_objects_t *s, hs_kv_txn_t *txn, int i, const char *nm)
+{
+    char *end = NULL;
+    if (strstr(nm, ".tmp")) return true;
+    unsigned long long id = strtoull(nm, &end, 16);
+    if (end != nm + 16 || *end != '.') return false;
+    hs__stripe_rec_t st;
+    uint8_t gk[9];
+    hs_kv_val_t v;
+    int idx = atoi(end + 1);
+    if (hs__get_stripe(txn, id, &st) == 0)
+        /* owned, if it sits where the rotation puts it */
+        return idx >= st.d + st.p || strcmp(hs__frag_drive(s, &st, idx), s->drives[i]) != 0;
+    return hs_kv_get(txn, gk, hs__key_garbage(gk, id), &v) != 0;
+}
+
+typedef struct cand {
+    int drive;
+    char *name;
+} cand_t;
+
+/* Lists drive i without the lock and keeps the names that look orphaned
+ * in a snapshot taken after the listing. A file owned in that snapshot
+ * cannot become an orphan later (its stripe only leaves through the
+ * garbage queue, which unlinks it); the others are re-checked under the
+ * exclusive lock. */
+static int list_candidates(hs_objects_t *s, int i, cand_t **a, size_t *n, size_t *cap)
+{
+    DIR *dir = opendir(s->drives[i]);
+    struct dirent *de;
+    char **names = NULL;
+    size_t nn = 0, cn = 0;
+    int rc = 0;
+    if (!dir) return 0;
+    while ((de = readdir(dir)) && rc == 0) {
+        if (de->d_name[0] == '.') continue;
+        if (nn == cn) {
+            size_t nc = cn ? cn * 2 : 1024;
+            char **nv = realloc(names, nc * sizeof(*nv));
+            if (!nv) {
+                rc = HS_ENOMEM;
+                break;
+            }
+            names = nv;
+            cn = nc;
+        }
+        if (!(names[nn] = strdup(de->d_name)))
+            rc = HS_ENOMEM;
+        else
+            nn++;
+    }
+    closedir(dir);
+    hs_kv_txn_t *txn = NULL;
+    if (rc == 0) rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
+    for (size_t k = 0; k < nn; k++) {
+        if (rc == 0 && is_orphan(s, txn, i, names[k])) {
+            if (*n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 256;
+                cand_t *na = realloc(*a, nc * sizeof(*na));
+                if (!na) {
+                    rc = HS_ENOMEM;
+                    free(names[k]);
+                    continue;
+                }
+                *a = na;
+                *cap = nc;
+            }
+            (*a)[*n].drive = i;
+            (*a)[(*n)++].name = names[k];
+        } else {
+            free(names[k]);
+        }
+    }
+    if (txn) hs_kv_txn_abort(txn);
+    free(names);
+    return rc;
 }
 
 /* Removes fragment files that no stripe record owns (a writer killed
- * before its commit) and temp files of interrupted repairs. Runs under the
- * exclusive lock, so no put is in flight. */
-static int gc_orphans(hs_objects_t *s, bool remove, hs_obj_report_t *rep)
+ * before its commit) and temp files of interrupted repairs. The drive
+ * directories are listed without the lock; the listed candidates are
+ * re-checked and unlinked in steps under the exclusive lock. That is safe
+ * because while gc holds it no put, repair or compaction is in flight: a
+ * listed file then either has its stripe record (its writer committed) or
+ * belongs to a writer that is gone. Files created after the listing are
+ * not in the list. With remove = false (fsck) it only counts. */
+static int gc_orphans(gc_run_t *g, bool remove)
 {
-    hs_kv_txn_t *txn;
-    int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
-    if (rc < 0) return rc;
-    for (int i = 0; i < s->ndrives; i++) {
-        DIR *dir = opendir(s->drives[i]);
-        struct dirent *de;
-        if (!dir) continue;
-        while ((de = readdir(dir))) {
-            const char *nm = de->d_name;
-            if (nm[0] == '.') continue;
-            bool orphan = false;
-            char *end = NULL;
-            unsigned long long id = strtoull(nm, &end, 16);
-            if (strstr(nm, ".tmp")) {
-                orphan = true;
-            } else if (end == nm + 16 && *end == '.') {
-                hs__stripe_rec_t st;
-                uint8_t gk[9];
-                hs_kv_val_t v;
-                int idx = atoi(end + 1);
-                if (hs__get_stripe(txn, id, &st) == 0) {
-                    /* owned, if it sits where the rotation puts it */
-                    orphan = idx >= st.d + st.p ||
-                             strcmp(hs__frag_drive(s, &st, idx), s->drives[i]) != 0;
-                } else {
-                    orphan = hs_kv_get(txn, gk, hs__key_garbage(gk, id), &v) != 0;
-                }
-            } else {
-                continue; /* not ours: leave it */
+    hs_objects_t *s = g->s;
+    cand_t *a = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    for (int i = 0; i < s->ndrives && rc == 0; i++)
+        rc = list_candidates(s, i, &a, &n, &cap);
+    for (size_t k = 0; k < n && rc == 0;) {
+        hs_kv_txn_t *txn;
+        if ((rc = step_lock(g, true)) < 0) break;
+        if ((rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn)) < 0) {
+            step_unlock(g);
+            break;
+        }
+        for (size_t items = 0; k < n && !step_full(g, items); items++, k++) {
+            if (!is_orphan(s, txn, a[k].drive, a[k].name)) continue;
+            if (!remove) {
+                g->rep->orphans++;
+                continue;
             }
-            if (!orphan) continue;
-            rep->orphans++;
-            if (remove) {
-                char path[4200];
-                snprintf(path, sizeof(path), "%s/%s", s->drives[i], nm);
-                if (unlink(path) == 0) rep->orphans_removed++;
+            char path[4200];
+            snprintf(path, sizeof(path), "%s/%s", s->drives[a[k].drive], a[k].name);
+            /* gone meanwhile: a repair renamed its temp file, or another gc */
+            if (unlink(path) == 0) {
+                g->rep->orphans++;
+                g->rep->orphans_removed++;
+            } else if (errno != ENOENT) {
+                g->rep->orphans++;
             }
         }
-        closedir(dir);
+        hs_kv_txn_abort(txn);
+        step_unlock(g);
+        gc_progress(g, "gc-orphans", k, n);
     }
-    hs_kv_txn_abort(txn);
-    return 0;
+    for (size_t k = 0; k < n; k++)
+        free(a[k].name);
+    free(a);
+    return rc;
 }
 
-/* Rewrites the live chunks of stripes less than half live into new
- * stripes, then queues the old ones as garbage. */
-static int gc_compact(hs_objects_t *s, hs_obj_report_t *rep)
+/* Counts the chunks still stored in stripe id (rev keys whose chunk
+ * record points there) in txn. */
+static int stripe_live(hs_kv_txn_t *txn, uint64_t id, uint32_t *chunks, uint64_t *bytes)
+{
+    uint8_t pfx[13];
+    hs_kv_cursor_t *c;
+    hs_kv_val_t key, val;
+    *chunks = 0;
+    *bytes = 0;
+    hs__key_rev(pfx, id, 0);
+    int rc = hs_kv_cursor_prefix(txn, pfx, 9, &c);
+    if (rc < 0) return rc;
+    while ((rc = hs_kv_cursor_next(c, &key, &val)) == 0) {
+        hs__chunk_rec_t cr;
+        if (val.len != 32 || hs__get_chunk(txn, val.data, &cr) < 0 || cr.stripe != id) continue;
+        (*chunks)++;
+        *bytes += cr.stored_len;
+    }
+    hs_kv_cursor_close(c);
+    return rc == HS_EOF ? 0 : rc;
+}
+
+/* Rewrites the live chunks of stripe id (read and packed from a snapshot)
+ * into new stripes, then repoints them and retires the old stripe in one
+ * transaction. Runs under the shared lock, like a tier move: it frees
+ * nothing and unlinks nothing (the old stripe goes to the garbage queue,
+ * whose files only go under the exclusive lock), and holding the shared
+ * lock from the first fragment written to the commit keeps the orphan
+ * sweep off the new files. A put may meanwhile deduplicate against one of
+ * the stripe's chunks, a delete drop one to 0 and a put revive it, or a
+ * tier move take one elsewhere: the commit re-reads every chunk and moves
+ * only those still in the old stripe (with their current refcount, 0
+ * included, so gc_zero decides later), and retires the stripe only if no
+ * chunk is left in it. */
+static int compact_one(gc_run_t *g, uint64_t id)
+{
+    hs_objects_t *s = g->s;
+    hs__stripe_rec_t st0, *st = &st0;
+    hs_kv_txn_t *txn = NULL;
+    hs__packer_t *pk = NULL;
+    hs__packed_t *moved = NULL;
+    size_t nm = 0, cm = 0;
+    uint8_t *buf = NULL;
+    int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
+    if (rc < 0) return rc;
+    if (hs__get_stripe(txn, id, st) < 0 || st->live_bytes * 2 >= st->data_len) {
+        hs_kv_txn_abort(txn);
+        return 0; /* retired or refilled since the listing */
+    }
+    if (!(buf = malloc((size_t)st->d * st->frag_len))) {
+        rc = HS_ENOMEM;
+        goto out;
+    }
+    if ((rc = hs__stripe_load(s, id, st, buf, false, true, NULL)) < 0 ||
+        (rc = hs__packer_new(s, st->tier, &pk)) < 0) {
+        if (rc == HS_EIO) { /* a lost stripe: fsck reports it */
+            g->rep->errors++;
+            rc = 0;
+        }
+        goto out;
+    }
+    /* Read phase: list live chunks (rev keys), pack their bytes. */
+    uint8_t pfx[13];
+    hs_kv_cursor_t *c;
+    hs_kv_val_t key, val;
+    hs__key_rev(pfx, id, 0);
+    if ((rc = hs_kv_cursor_prefix(txn, pfx, 9, &c)) < 0) goto out;
+    while ((rc = hs_kv_cursor_next(c, &key, &val)) == 0) {
+        hs__chunk_rec_t cr;
+        if (val.len != 32 || hs__get_chunk(txn, val.data, &cr) < 0 || cr.stripe != id) continue;
+        if ((uint64_t)cr.off + cr.stored_len > (uint64_t)st->d * st->frag_len) {
+            rc = HS_ECORRUPT;
+            break;
+        }
+        if (nm == cm) {
+            cm = cm ? cm * 2 : 64;
+            hs__packed_t *nmv = realloc(moved, cm * sizeof(*nmv));
+            if (!nmv) {
+                rc = HS_ENOMEM;
+                break;
+            }
+            moved = nmv;
+        }
+        memcpy(moved[nm].hash, val.data, 32);
+        uint8_t *raw = malloc(cr.raw_len ? cr.raw_len : 1);
+        if (!raw) {
+            rc = HS_ENOMEM;
+            break;
+        }
+        const uint8_t *src = buf + cr.off;
+        if (cr.comp) {
+            size_t got = ZSTD_decompress(raw, cr.raw_len, src, cr.stored_len);
+            if (ZSTD_isError(got) || got != cr.raw_len) {
+                free(raw);
+                rc = HS_ECORRUPT;
+                break;
+            }
+        } else {
+            memcpy(raw, src, cr.raw_len);
+        }
+        rc = hs__packer_add(pk, moved[nm].hash, raw, cr.raw_len, &moved[nm].rec);
+        free(raw);
+        if (rc < 0) break;
+        nm++;
+    }
+    hs_kv_cursor_close(c);
+    if (rc == HS_ECORRUPT) { /* a chunk record that does not fit: fsck reports it */
+        g->rep->errors++;
+        rc = 0;
+        goto out;
+    }
+    if (rc != HS_EOF) goto out;
+    hs_kv_txn_abort(txn);
+    txn = NULL;
+    free(buf);
+    buf = NULL;
+    if ((rc = hs__packer_flush(pk)) < 0) goto out;
+    /* Commit phase. */
+    if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) < 0) goto out;
+    uint64_t *ids;
+    hs__stripe_rec_t *recs;
+    size_t ns = hs__packer_stripes(pk, &ids, &recs);
+    for (size_t i = 0; i < ns; i++)
+        recs[i].live_chunks = 0, recs[i].live_bytes = 0;
+    for (size_t i = 0; i < nm && rc == 0; i++) {
+        hs__chunk_rec_t cr;
+        uint8_t rk[13];
+        if (hs__get_chunk(txn, moved[i].hash, &cr) < 0 || cr.stripe != id) continue;
+        hs_kv_del(txn, rk, hs__key_rev(rk, cr.stripe, cr.off));
+        moved[i].rec.refs = cr.refs;
+        rc = hs__put_chunk(txn, moved[i].hash, &moved[i].rec);
+        if (rc == 0)
+            rc = hs_kv_put(txn, rk, hs__key_rev(rk, moved[i].rec.stripe, moved[i].rec.off),
+                           moved[i].hash, 32);
+        for (size_t j = 0; j < ns; j++)
+            if (ids[j] == moved[i].rec.stripe) {
+                recs[j].live_chunks++;
+                recs[j].live_bytes += moved[i].rec.stored_len;
+            }
+    }
+    for (size_t i = 0; i < ns && rc == 0; i++) {
+        if (recs[i].live_chunks > 0) {
+            rc = hs__put_stripe(txn, ids[i], &recs[i]);
+        } else { /* every chunk it got had moved on: garbage from the start */
+            uint8_t gk[9], gv[HS__STRIPE_REC_LEN];
+            hs__stripe_enc(gv, &recs[i]);
+            rc = hs_kv_put(txn, gk, hs__key_garbage(gk, ids[i]), gv, sizeof(gv));
+        }
+    }
+    uint32_t left = 0;
+    uint64_t left_bytes = 0;
+    if (rc == 0) rc = stripe_live(txn, id, &left, &left_bytes);
+    if (rc == 0 && hs__get_stripe(txn, id, st) == 0) {
+        uint8_t sk[9], gk[9], gv[HS__STRIPE_REC_LEN];
+        if (left == 0) {
+            hs__stripe_enc(gv, st);
+            rc = hs_kv_del(txn, sk, hs__key_stripe(sk, id));
+            if (rc == 0) rc = hs_kv_put(txn, gk, hs__key_garbage(gk, id), gv, sizeof(gv));
+        } else {
+            st->live_chunks = left;
+            st->live_bytes = left_bytes;
+            rc = hs__put_stripe(txn, id, st);
+        }
+    }
+    if (rc == 0) {
+        rc = hs_kv_txn_commit(txn);
+        if (rc == 0 && left == 0) g->rep->stripes_compacted++;
+    } else {
+        hs_kv_txn_abort(txn);
+    }
+    txn = NULL;
+out:
+    if (txn) hs_kv_txn_abort(txn);
+    free(buf);
+    free(moved);
+    hs__packer_free(pk);
+    return rc;
+}
+
+/* Compacts the stripes less than half live, each under its own shared
+ * lock (see compact_one). */
+static int gc_compact(gc_run_t *g)
 {
     stripe_ent_t *a = NULL;
     size_t n;
-    int rc = list_stripes(s, &a, &n);
+    int rc = list_stripes(g->s, &a, &n);
     if (rc < 0) return rc;
     for (size_t k = 0; k < n && rc == 0; k++) {
-        hs__stripe_rec_t *st = &a[k].rec;
-        if (st->live_bytes * 2 >= st->data_len) continue;
-        uint8_t *buf = malloc((size_t)st->d * st->frag_len);
-        hs__packer_t *pk = NULL;
-        hs_kv_txn_t *txn = NULL;
-        if (!buf) return HS_ENOMEM;
-        if ((rc = hs__stripe_load(s, a[k].id, st, buf, false, true, NULL)) < 0 ||
-            (rc = hs__packer_new(s, st->tier, &pk)) < 0) {
-            free(buf);
-            hs__packer_free(pk);
-            if (rc == HS_EIO) { /* a lost stripe: fsck reports it */
-                rep->errors++;
-                rc = 0;
-                continue;
-            }
-            break;
-        }
-        /* Read phase: list live chunks (rev keys), pack their bytes. */
-        uint8_t pfx[9];
-        hs_kv_cursor_t *c;
-        hs_kv_val_t key, val;
-        hs__packed_t *moved = NULL;
-        size_t nm = 0, cm = 0;
-        hs__key_stripe(pfx, a[k].id);
-        pfx[0] = HS_K_REV;
-        rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
-        if (rc == 0 && (rc = hs_kv_cursor_prefix(txn, pfx, 9, &c)) == 0) {
-            while ((rc = hs_kv_cursor_next(c, &key, &val)) == 0) {
-                hs__chunk_rec_t cr;
-                if (val.len != 32 || hs__get_chunk(txn, val.data, &cr) < 0 || cr.stripe != a[k].id)
-                    continue;
-                if (nm == cm) {
-                    cm = cm ? cm * 2 : 64;
-                    hs__packed_t *nmv = realloc(moved, cm * sizeof(*nmv));
-                    if (!nmv) {
-                        rc = HS_ENOMEM;
-                        break;
-                    }
-                    moved = nmv;
-                }
-                memcpy(moved[nm].hash, val.data, 32);
-                uint8_t *raw = malloc(cr.raw_len ? cr.raw_len : 1);
-                if (!raw) {
-                    rc = HS_ENOMEM;
-                    break;
-                }
-                const uint8_t *src = buf + cr.off;
-                if (cr.comp) {
-                    size_t got = ZSTD_decompress(raw, cr.raw_len, src, cr.stored_len);
-                    if (ZSTD_isError(got) || got != cr.raw_len) {
-                        free(raw);
-                        rc = HS_ECORRUPT;
-                        break;
-                    }
-                } else {
-                    memcpy(raw, src, cr.raw_len);
-                }
-                rc = hs__packer_add(pk, moved[nm].hash, raw, cr.raw_len, &moved[nm].rec);
-                free(raw);
-                if (rc < 0) break;
-                moved[nm].rec.refs = cr.refs;
-                nm++;
-            }
-            hs_kv_cursor_close(c);
-            if (rc == HS_EOF) rc = 0;
-        }
-        if (txn) hs_kv_txn_abort(txn);
-        txn = NULL;
-        free(buf);
-        if (rc == 0) rc = hs__packer_flush(pk);
-        /* Commit phase: repoint the chunks, retire the old stripe. */
-        if (rc == 0 && (rc = hs_kv_txn_begin(s->kv, 0, &txn)) == 0) {
-            uint64_t *ids;
-            hs__stripe_rec_t *recs;
-            size_t ns = hs__packer_stripes(pk, &ids, &recs);
-            for (size_t i = 0; i < nm && rc == 0; i++) {
-                hs__chunk_rec_t cr;
-                uint8_t rk[13];
-                if (hs__get_chunk(txn, moved[i].hash, &cr) < 0 || cr.stripe != a[k].id) continue;
-                hs_kv_del(txn, rk, hs__key_rev(rk, cr.stripe, cr.off));
-                moved[i].rec.refs = cr.refs;
-                rc = hs__put_chunk(txn, moved[i].hash, &moved[i].rec);
-                if (rc == 0)
-                    rc = hs_kv_put(txn, rk, hs__key_rev(rk, moved[i].rec.stripe, moved[i].rec.off),
-                                   moved[i].hash, 32);
-            }
-            for (size_t i = 0; i < ns && rc == 0; i++)
-                rc = hs__put_stripe(txn, ids[i], &recs[i]);
-            uint8_t sk[9], gk[9], gv[HS__STRIPE_REC_LEN];
-            hs__stripe_enc(gv, st);
-            if (rc == 0) rc = hs_kv_del(txn, sk, hs__key_stripe(sk, a[k].id));
-            if (rc == 0) rc = hs_kv_put(txn, gk, hs__key_garbage(gk, a[k].id), gv, sizeof(gv));
-            if (rc == 0) {
-                rc = hs_kv_txn_commit(txn);
-                if (rc == 0) rep->stripes_compacted++;
-            } else {
-                hs_kv_txn_abort(txn);
-            }
-        }
-        free(moved);
-        hs__packer_free(pk);
+        if (a[k].rec.live_bytes * 2 >= a[k].rec.data_len) continue;
+        if ((rc = step_lock(g, false)) < 0) break;
+        rc = compact_one(g, a[k].id);
+        step_unlock(g);
+        gc_progress(g, "gc-compact", k + 1, n);
     }
     free(a);
     return rc;
@@ -577,13 +866,19 @@ int hs_objects_gc(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_repor
     hs_obj_report_t dummy;
     if (!rep) rep = &dummy;
     memset(rep, 0, sizeof(*rep));
-    int lk = hs__lock(s, true, opts && opts->nonblock);
-    if (lk < 0) return lk;
-    int rc = gc_zero(s, rep);
-    if (rc == 0) rc = gc_compact(s, rep);
-    if (rc == 0) rc = gc_garbage(s, rep);
-    if (rc == 0) rc = gc_orphans(s, true, rep);
-    hs__unlock(lk);
+    gc_run_t g = {.s = s, .o = opts, .rep = rep, .stepped = true, .lk = -1,
+                  .nonblock = opts && opts->nonblock};
+    int rc = gc_zero(&g);
+    if (rc == 0) rc = gc_compact(&g);
+    if (rc == 0) rc = gc_garbage(&g);
+    if (rc == 0) rc = gc_orphans(&g, true);
+    hs_log_debug("objects_gc",
+                 "chunks_freed=%llu stripes_compacted=%llu stripes_freed=%llu orphans_removed=%llu "
+                 "steps=%llu max_hold_us=%llu rc=%s",
+                 (unsigned long long)rep->chunks_freed, (unsigned long long)rep->stripes_compacted,
+                 (unsigned long long)rep->stripes_freed, (unsigned long long)rep->orphans_removed,
+                 (unsigned long long)g.steps, (unsigned long long)(g.max_hold_ns / 1000),
+                 rc < 0 ? hs_errname(rc) : "ok");
     return rc;
 }
 
@@ -711,16 +1006,19 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
     if ((rc = check_stripes(s, a, n, o, "fsck", o->verify_data, o->repair, rep)) < 0) goto out;
     /* 4. Orphans and pending garbage. */
     if (o->repair) {
+        /* the steps of gc, under the exclusive lock fsck holds throughout */
         hs_obj_report_t g = {0};
-        if ((rc = gc_zero(s, &g)) == 0 && (rc = gc_garbage(s, &g)) == 0)
-            rc = gc_orphans(s, true, &g);
+        gc_run_t run = {.s = s, .rep = &g, .lk = -1};
+        if ((rc = gc_zero(&run)) == 0 && (rc = gc_garbage(&run)) == 0)
+            rc = gc_orphans(&run, true);
         rep->orphans = g.orphans;
         rep->orphans_removed = g.orphans_removed;
         rep->chunks_freed = g.chunks_freed;
         rep->stripes_freed = g.stripes_freed;
         rep->bytes_freed = g.bytes_freed;
     } else {
-        rc = gc_orphans(s, false, rep);
+        gc_run_t run = {.s = s, .rep = rep, .lk = -1};
+        rc = gc_orphans(&run, false);
     }
     problems = rep->chunks_missing + rep->stripes_lost + rep->errors;
     if (!o->repair)
