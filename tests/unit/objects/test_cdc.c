@@ -10,19 +10,8 @@
 #include <string.h>
 
 #include "../../../src/objects/cdc.c" /* to reach gear[] for the reference */
-
-static uint8_t *rnd(size_t n, uint64_t seed)
-{
-    uint8_t *p = malloc(n);
-    uint64_t x = seed | 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        p[i] = (uint8_t)(x >> 24);
-    }
-    return p;
-}
+#define OBJ_FIXTURE_TAG "cdc"
+#include "fixture.h"
 
 /* The definition, one byte at a time. */
 static size_t ref_next(const hs_cdc_t *c, const uint8_t *p, size_t n)

@@ -16,35 +16,8 @@
 
 #include "core/err.h"
 #include "objects/objects.h"
-#include "store/tmpdir.h"
-
-static char dir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    return tmp_make(dir, sizeof(dir), "obj") ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_rm(dir);
-    return 0;
-}
-
-static uint8_t *rnd(size_t n, uint64_t seed)
-{
-    uint8_t *p = malloc(n ? n : 1);
-    uint64_t x = seed | 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        p[i] = (uint8_t)(x >> 24);
-    }
-    return p;
-}
+#define OBJ_FIXTURE_TAG "obj"
+#include "fixture.h"
 
 static hs_objects_t *open_small(void)
 {

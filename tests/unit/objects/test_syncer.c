@@ -14,22 +14,8 @@
 
 #include "core/err.h"
 #include "objects/syncer.h"
-#include "store/tmpdir.h"
-
-static char dir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    return tmp_make(dir, sizeof(dir), "sync") ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_rm(dir);
-    return 0;
-}
+#define OBJ_FIXTURE_TAG "sync"
+#include "fixture.h"
 
 static void make_file(const char *path)
 {
