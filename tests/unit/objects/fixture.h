@@ -1,12 +1,14 @@
 /* The object-store suites' common fixture: a temporary store directory per
  * test (cmocka setup and teardown) and reproducible pseudo-random bytes.
- * Define OBJ_FIXTURE_TAG (the directory's name tag) before including. */
+ * Define OBJ_FIXTURE_TAG (the directory's name tag) before including,
+ * after cmocka's headers. */
 #ifndef HS_TEST_OBJECTS_FIXTURE_H
 #define HS_TEST_OBJECTS_FIXTURE_H
 
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "objects/objects.h"
 #include "store/tmpdir.h"
 
 static char dir[256] __attribute__((unused));
@@ -37,6 +39,21 @@ static inline uint8_t *rnd(size_t n, uint64_t seed)
         p[i] = (uint8_t)(x >> 24);
     }
     return p;
+}
+
+/* A store of 6 drive directories in dir, no fsync (tests), chunks of
+ * avg / 4 .. avg * 4 around avg, fragments of at most frag_max. */
+static inline hs_objects_t *open_sized(uint32_t chunk_avg, uint32_t frag_max)
+{
+    hs_objects_opts_t o = {.ndrives = 6,
+                           .chunk_min = chunk_avg / 4,
+                           .chunk_avg = chunk_avg,
+                           .chunk_max = chunk_avg * 4,
+                           .frag_max = frag_max,
+                           .no_fsync = true};
+    hs_objects_t *s;
+    assert_int_equal(hs_objects_open(dir, &o, &s), 0);
+    return s;
 }
 
 #endif

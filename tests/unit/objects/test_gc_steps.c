@@ -22,15 +22,7 @@
 static hs_objects_t *open_store(void)
 {
     /* 1 MiB stripes (4 data fragments of 256 KiB), 16 KiB chunks */
-    hs_objects_opts_t o = {.ndrives = 6,
-                           .chunk_min = 4096,
-                           .chunk_avg = 16384,
-                           .chunk_max = 65536,
-                           .frag_max = 262144,
-                           .no_fsync = true};
-    hs_objects_t *s;
-    assert_int_equal(hs_objects_open(dir, &o, &s), 0);
-    return s;
+    return open_sized(16384, 262144);
 }
 
 static int put(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)

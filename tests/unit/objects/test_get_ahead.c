@@ -24,15 +24,7 @@ static hs_objects_t *open_store(void)
 {
     /* 256 KiB fragments of four checksum blocks: 1 MiB stripes, so a few
      * MiB give a reader workers (3 stripes or more) */
-    hs_objects_opts_t o = {.ndrives = 6,
-                           .chunk_min = 4096,
-                           .chunk_avg = 16384,
-                           .chunk_max = 65536,
-                           .frag_max = 262144,
-                           .no_fsync = true};
-    hs_objects_t *s;
-    assert_int_equal(hs_objects_open(dir, &o, &s), 0);
-    return s;
+    return open_sized(16384, 262144);
 }
 
 static void put(hs_objects_t *s, const char *name, const uint8_t *p, size_t n, hs_tier_t t)

@@ -22,15 +22,7 @@
 static hs_objects_t *open_small(void)
 {
     /* small chunks and fragments so a few hundred KiB span many stripes */
-    hs_objects_opts_t o = {.ndrives = 6,
-                           .chunk_min = 1024,
-                           .chunk_avg = 4096,
-                           .chunk_max = 16384,
-                           .frag_max = 16384,
-                           .no_fsync = true};
-    hs_objects_t *s;
-    assert_int_equal(hs_objects_open(dir, &o, &s), 0);
-    return s;
+    return open_sized(4096, 16384);
 }
 
 static void put(hs_objects_t *s, const char *name, const uint8_t *p, size_t n, hs_tier_t t,
