@@ -67,7 +67,12 @@ static void send_obj_range(hs_http_req_t *req, hs_edge_obj_t *o, uint64_t off, u
         hs_http_resp_body_file(req, o->body_fd, (off_t)(o->body_off + off), len,
                                hs_edge_obj_release, o);
     } else if (len <= 8192) {
-        hs_http_resp_body(req, o->body + off, len);
+        hs_http_resp_body(req, o->body + off, len); /* a copy is cheaper than a segment */
+    } else if (o->body_kind == HS_EDGE_BODY_MEMFD) {
+        /* The reference keeps the memfd open until the segment is sent;
+         * pages already queued in socket buffers are the kernel's. */
+        hs_edge_obj_ref(o);
+        hs_http_resp_body_file(req, o->body_memfd, (off_t)off, len, hs_edge_obj_release, o);
     } else {
         hs_edge_obj_ref(o);
         hs_http_resp_body_ref(req, o->body + off, len, hs_edge_obj_release, o);

@@ -17,6 +17,15 @@ typedef enum hs_edge_purge_kind {
     HS_EDGE_PURGE_TAG,     /* every object carrying the surrogate key */
 } hs_edge_purge_kind_t;
 
+/* Where a memory-tier object's body bytes live (independent of the disk
+ * tier's body_in_file, which such an object never has). */
+typedef enum hs_edge_body_kind {
+    HS_EDGE_BODY_HEAP = 0, /* body is malloc'd */
+    HS_EDGE_BODY_MEMFD,    /* body is a read-only shared mapping of the sealed
+                            * memfd body_memfd (offset 0, size bytes): readers
+                            * use the mapping, responses sendfile the fd */
+} hs_edge_body_kind_t;
+
 /*
  * One stored response (one variant of a URL). The creator fills the
  * response part and inserts it; afterwards the response part is changed
@@ -29,8 +38,10 @@ typedef struct hs_edge_obj {
     char *hdr; /* header block: "Name: value\r\n" lines (malloc'd; no Date,
                 * Age, Content-Length, hop-by-hop fields) */
     size_t hdr_len;
-    char *body; /* malloc'd, size bytes; NULL when body_in_file */
+    char *body; /* size bytes (see body_kind); NULL when body_in_file */
     uint64_t size;
+    hs_edge_body_kind_t body_kind;
+    int body_memfd; /* HS_EDGE_BODY_MEMFD: the memfd (closed with the object) */
     /* disk tier: the body is bytes body_off.. of the open file body_fd
      * (sent with sendfile; closed with the object) instead of `body` */
     bool body_in_file;

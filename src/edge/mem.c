@@ -6,14 +6,25 @@
  * oldest end: visited objects get their bit cleared and stay, the first
  * unvisited one is evicted. A hit only sets a bit (no list surgery), and
  * objects seen once leave quickly, which resists scans.
+ *
+ * Large bodies move into sealed memfds at insert: a hit then sends them
+ * with sendfile, which costs a fraction of writev's copy into cold socket
+ * buffers, while readers (ranges, the disk tier's writer) use a read-only
+ * mapping. Each costs an fd and a mapping, so a process-wide cap bounds
+ * them; past it bodies stay on the heap.
  */
 #include "edge/mem.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -44,6 +55,102 @@ struct hs_edge_mem {
     hs_gauge_t *m_bytes, *m_objects;
 };
 
+/* ---- memfd bodies ---- */
+
+static atomic_uint memfd_n;
+static atomic_int memfd_cap_v = -1; /* -1: not derived yet */
+static _Atomic(hs_gauge_t *) m_memfd;
+
+/* Each body holds an fd and a VMA. A quarter of RLIMIT_NOFILE leaves the
+ * rest to sockets and disk-tier files; 8192 mappings stay far below
+ * vm.max_map_count (65530 by default) whatever else the process maps, and
+ * already cover 128 MiB to GiBs of large bodies. */
+static unsigned default_cap(void)
+{
+    struct rlimit rl;
+    unsigned cap = HS_EDGE_MEMFD_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur / 4 < cap)
+        cap = (unsigned)(rl.rlim_cur / 4);
+    return cap;
+}
+
+unsigned hs_edge_memfd_cap(void)
+{
+    int c = atomic_load_explicit(&memfd_cap_v, memory_order_relaxed);
+    if (c >= 0)
+        return (unsigned)c;
+    int d = (int)default_cap();
+    if (!atomic_compare_exchange_strong(&memfd_cap_v, &c, d))
+        return (unsigned)c; /* another thread set it first */
+    return (unsigned)d;
+}
+
+void hs_edge_memfd_set_cap(unsigned cap)
+{
+    atomic_store(&memfd_cap_v, cap > INT32_MAX ? INT32_MAX : (int)cap);
+}
+
+unsigned hs_edge_memfd_count(void)
+{
+    return atomic_load(&memfd_n);
+}
+
+static void memfd_put(void)
+{
+    atomic_fetch_sub(&memfd_n, 1);
+    hs_gauge_t *g = atomic_load_explicit(&m_memfd, memory_order_relaxed);
+    if (g)
+        hs_gauge_add(g, -1);
+}
+
+int hs_edge_obj_to_memfd(hs_edge_obj_t *o)
+{
+    if (o->body_kind != HS_EDGE_BODY_HEAP || o->body_in_file || !o->body || o->size == 0)
+        return HS_EINVAL;
+    if (atomic_fetch_add(&memfd_n, 1) >= hs_edge_memfd_cap()) {
+        atomic_fetch_sub(&memfd_n, 1);
+        return HS_ELIMIT;
+    }
+    int rc = 0;
+    int fd = memfd_create("hs-edge-body", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        rc = HS_ERR(errno);
+        goto fail;
+    }
+    for (uint64_t done = 0; done < o->size;) {
+        ssize_t w = pwrite(fd, o->body + done, (size_t)(o->size - done), (off_t)done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = w < 0 ? HS_ERR(errno) : HS_EIO;
+            goto fail;
+        }
+        done += (uint64_t)w;
+    }
+    /* Sealed, nothing can change or truncate the bytes under a response's
+     * framing; best effort, the fd never leaves this process anyway. */
+    (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    void *map = mmap(NULL, (size_t)o->size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        rc = HS_ERR(errno);
+        goto fail;
+    }
+    free(o->body);
+    o->body = map;
+    o->body_kind = HS_EDGE_BODY_MEMFD;
+    o->body_memfd = fd;
+    hs_gauge_t *g = atomic_load_explicit(&m_memfd, memory_order_relaxed);
+    if (g)
+        hs_gauge_add(g, 1);
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    atomic_fetch_sub(&memfd_n, 1);
+    return rc;
+}
+
 /* ---- objects ---- */
 
 hs_edge_obj_t *hs_edge_obj_new(void)
@@ -66,7 +173,15 @@ void hs_edge_obj_unref(hs_edge_obj_t *o)
         return;
     assert(!o->cached);
     free(o->hdr);
-    free(o->body);
+    if (o->body_kind == HS_EDGE_BODY_MEMFD) {
+        /* Pages still queued in socket buffers are held by the kernel, so
+         * closing here never pulls bytes from under a send. */
+        munmap(o->body, (size_t)o->size);
+        close(o->body_memfd);
+        memfd_put();
+    } else {
+        free(o->body);
+    }
     if (o->body_in_file)
         close(o->body_fd);
     free(o->sec);
@@ -243,6 +358,9 @@ hs_edge_mem_t *hs_edge_mem_new_tier(uint64_t max_bytes, const char *tier)
         hs_counter("hs_edge_evictions_total", l, "objects evicted from a cache tier to make room");
     m->m_bytes = hs_gauge("hs_edge_cache_bytes", l, "bytes held by a cache tier");
     m->m_objects = hs_gauge("hs_edge_cache_objects", l, "objects held by a cache tier");
+    if (!atomic_load(&m_memfd))
+        atomic_store(&m_memfd, hs_gauge("hs_edge_memfd_bodies", NULL,
+                                        "memory-tier bodies held in memfds (sent with sendfile)"));
     m->max_bytes = max_bytes;
     m->nbuckets = 1024;
     m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
@@ -305,6 +423,8 @@ int hs_edge_mem_insert(hs_edge_mem_t *m, hs_str_t key, hs_str_t vary, hs_str_t s
     uint64_t charge = obj_charge(o, key.len);
     if (charge > m->max_bytes)
         return HS_E2BIG;
+    if (o->body_kind == HS_EDGE_BODY_HEAP && o->size >= HS_EDGE_MEMFD_MIN)
+        (void)hs_edge_obj_to_memfd(o); /* on failure the heap body serves as before */
     uint64_t h = key_hash(key);
     prim_t *p = prim_find(m, key, h);
     if (p) {

@@ -574,6 +574,39 @@ def range_from_cached_object():
 
 
 @test
+def large_body_served_from_memfd():
+    # 100 KiB: past HS_EDGE_MEMFD_MIN, so the memory tier keeps the body in
+    # a memfd and hits send it with sendfile (ranges > 8 KiB too)
+    o, e = origin(), edge()
+    n = 100 * 1024
+    body = bytes((i * 131 + (i >> 8)) % 256 for i in range(n))
+    o.set("/memfd", 200, {"Cache-Control": "max-age=60", "ETag": '"mf"'}, body)
+    expect(get(e, "/memfd"), 200, "MISS", body)
+    for _ in range(3):
+        expect(get(e, "/memfd"), 200, "HIT", body)
+    r = get(e, "/memfd", {"Range": "bytes=50000-50099"})
+    assert r.status == 206 and r.body == body[50000:50100], (r.status, r.headers)
+    assert r.header("Content-Range") == "bytes 50000-50099/%d" % n
+    r = get(e, "/memfd", {"Range": "bytes=-10"})
+    assert r.status == 206 and r.body == body[-10:] and xcache(r) == "HIT"
+    r = get(e, "/memfd", {"Range": "bytes=1000-60999"})
+    assert r.status == 206 and r.body == body[1000:61000]
+    r = get(e, "/memfd", method="HEAD")
+    assert r.status == 200 and r.body == b"" and r.header("Content-Length") == str(n)
+    r = get(e, "/memfd", {"If-None-Match": '"mf"'})
+    assert r.status == 304 and r.body == b"" and xcache(r) == "HIT", r.status
+    # several hits on one keep-alive connection, each whole
+    with hslib.Conn(e.port, timeout=5.0) as c:
+        for _ in range(3):
+            r = c.request("GET", "/memfd", [])
+            assert r.status == 200 and r.body == body
+    assert o.count("/memfd") == 1
+    m = hslib.http_get(e.admin_port, "/metrics").body.decode()
+    g = [ln for ln in m.splitlines() if ln.startswith("hs_edge_memfd_bodies")]
+    assert g and float(g[0].split()[-1]) >= 1, g
+
+
+@test
 def large_objects_stream_through():
     o = origin()
     e = edgelib.start_edge(o, sets=["edge.object_max=4k"], name="edge-small")
@@ -1069,7 +1102,9 @@ def admin_purge_url_on_every_thread():
     r = admin_purge(e, "url=%2Fap%2Furl%3Fx%3D1&host=localhost")
     assert r.status == 200, (r.status, r.body)
     assert r.header("Content-Type") == "application/json", r.headers
-    assert b'"purged":%d,"purged_disk":0' % n in r.body, (r.body, n)
+    # one object per thread that holds it (a thread may join another's fetch)
+    j = json.loads(r.body)
+    assert n <= j["purged"] <= 2 and j["purged_disk"] == 0, (r.body, n)
     o.set("/ap/url?x=1", 200, {"Cache-Control": "max-age=60"}, b"v2")
     for _ in range(6):  # whichever thread answers, the old body is gone
         assert get(e, "/ap/url?x=1").body == b"v2"

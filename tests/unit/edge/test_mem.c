@@ -1,7 +1,9 @@
 /*
  * Unit tests of src/edge/mem.c: lookups by primary and secondary key, the
  * byte budget, SIEVE eviction order, references that outlive eviction,
- * Vary changes and invalidation.
+ * Vary changes and invalidation; large bodies in memfds (read back through
+ * the mapping and the fd, the process-wide cap, fallback when a memfd
+ * cannot be made, close on the last unref).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,9 +11,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/str.h"
@@ -396,6 +402,159 @@ static void test_sieve_vs_lru(void **state)
     free(t);
 }
 
+/* ---- memfd bodies ---- */
+
+/* A large object whose bytes differ per position, and a copy of them. */
+static hs_edge_obj_t *mk_pattern(size_t len, char **copy)
+{
+    hs_edge_obj_t *o = mk(len, "ETag: \"p\"\r\n");
+    for (size_t i = 0; i < len; i++)
+        o->body[i] = (char)(i * 131 + (i >> 8));
+    *copy = malloc(len);
+    assert_non_null(*copy);
+    memcpy(*copy, o->body, len);
+    return o;
+}
+
+static bool fd_open(int fd)
+{
+    return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+}
+
+static void test_memfd_default_cap(void **state)
+{
+    (void)state;
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    unsigned want = HS_EDGE_MEMFD_MAX;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < want)
+        want = (unsigned)(rl.rlim_cur / 4);
+    assert_int_equal(hs_edge_memfd_cap(), want);
+}
+
+static void test_memfd_body(void **state)
+{
+    (void)state;
+    hs_edge_memfd_set_cap(HS_EDGE_MEMFD_MAX);
+    unsigned n0 = hs_edge_memfd_count();
+    hs_edge_mem_t *m = hs_edge_mem_new(1 << 22);
+    size_t len = 100 * 1024;
+    char *want;
+    hs_edge_obj_t *o = mk_pattern(len, &want);
+    assert_int_equal(hs_edge_mem_insert(m, K("h/big"), HS_STR_NULL, HS_STR_NULL, o), 0);
+    assert_int_equal(o->body_kind, HS_EDGE_BODY_MEMFD);
+    assert_int_equal(hs_edge_memfd_count(), n0 + 1);
+    int fd = o->body_memfd;
+    assert_true(fd >= 0);
+    assert_memory_equal(o->body, want, len); /* through the mapping */
+    char *got = malloc(len + 1);
+    assert_int_equal(pread(fd, got, len + 1, 0), (ssize_t)len); /* through the fd, no more */
+    assert_memory_equal(got, want, len);
+    int seals = fcntl(fd, F_GET_SEALS);
+    assert_true(seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SHRINK));
+    assert_true(pwrite(fd, "z", 1, 0) < 0); /* immutable */
+
+    /* the smallest body that moves, and one byte below it */
+    hs_edge_obj_t *at = mk(HS_EDGE_MEMFD_MIN, ""), *below = mk(HS_EDGE_MEMFD_MIN - 1, "");
+    assert_int_equal(hs_edge_mem_insert(m, K("h/at"), HS_STR_NULL, HS_STR_NULL, at), 0);
+    assert_int_equal(hs_edge_mem_insert(m, K("h/below"), HS_STR_NULL, HS_STR_NULL, below), 0);
+    assert_int_equal(at->body_kind, HS_EDGE_BODY_MEMFD);
+    assert_int_equal(below->body_kind, HS_EDGE_BODY_HEAP);
+    assert_int_equal(at->body[HS_EDGE_MEMFD_MIN - 1], 'x');
+    hs_edge_obj_unref(at);
+    hs_edge_obj_unref(below);
+
+    /* our reference stands for a response in flight: removal from the
+     * tier keeps the fd and the mapping until it is dropped */
+    hs_edge_mem_remove(m, o);
+    assert_false(o->cached);
+    assert_true(fd_open(fd));
+    assert_memory_equal(o->body, want, len);
+    assert_int_equal(hs_edge_memfd_count(), n0 + 2);
+    hs_edge_obj_unref(o);
+    assert_false(fd_open(fd));
+    assert_int_equal(hs_edge_memfd_count(), n0 + 1);
+    hs_edge_mem_free(m); /* drops "at" */
+    assert_int_equal(hs_edge_memfd_count(), n0);
+    /* a heap body only: anything else is refused */
+    hs_edge_obj_t *e = hs_edge_obj_new();
+    assert_int_equal(hs_edge_obj_to_memfd(e), HS_EINVAL);
+    hs_edge_obj_unref(e);
+    free(got);
+    free(want);
+}
+
+static void test_memfd_cap(void **state)
+{
+    (void)state;
+    unsigned n0 = hs_edge_memfd_count();
+    hs_edge_memfd_set_cap(n0 + 1);
+    assert_int_equal(hs_edge_memfd_cap(), n0 + 1);
+    hs_edge_mem_t *m = hs_edge_mem_new(1 << 22);
+    char *w1, *w2;
+    hs_edge_obj_t *a = mk_pattern(40000, &w1), *b = mk_pattern(50000, &w2);
+    assert_int_equal(hs_edge_mem_insert(m, K("a"), HS_STR_NULL, HS_STR_NULL, a), 0);
+    assert_int_equal(hs_edge_mem_insert(m, K("b"), HS_STR_NULL, HS_STR_NULL, b), 0);
+    assert_int_equal(a->body_kind, HS_EDGE_BODY_MEMFD);
+    assert_int_equal(b->body_kind, HS_EDGE_BODY_HEAP); /* past the cap: today's path */
+    assert_int_equal(hs_edge_memfd_count(), n0 + 1);
+    hs_edge_obj_unref(a);
+    hs_edge_obj_unref(b);
+    hs_edge_obj_t *la = hs_edge_mem_lookup(m, K("a"), &plain_req);
+    hs_edge_obj_t *lb = hs_edge_mem_lookup(m, K("b"), &plain_req);
+    assert_memory_equal(la->body, w1, 40000);
+    assert_memory_equal(lb->body, w2, 50000);
+    hs_edge_obj_unref(la);
+    hs_edge_obj_unref(lb);
+    /* a freed slot is reusable */
+    assert_int_equal(hs_edge_mem_invalidate(m, K("a")), 1);
+    assert_int_equal(hs_edge_memfd_count(), n0);
+    hs_edge_obj_t *c = mk(20000, "");
+    assert_int_equal(hs_edge_mem_insert(m, K("c"), HS_STR_NULL, HS_STR_NULL, c), 0);
+    assert_int_equal(c->body_kind, HS_EDGE_BODY_MEMFD);
+    hs_edge_obj_unref(c);
+    /* cap 0: no memfds at all */
+    hs_edge_memfd_set_cap(0);
+    hs_edge_obj_t *d = mk(20000, "");
+    assert_int_equal(hs_edge_obj_to_memfd(d), HS_ELIMIT);
+    assert_int_equal(d->body_kind, HS_EDGE_BODY_HEAP);
+    hs_edge_obj_unref(d);
+    hs_edge_mem_free(m);
+    assert_int_equal(hs_edge_memfd_count(), n0);
+    hs_edge_memfd_set_cap(HS_EDGE_MEMFD_MAX);
+    free(w1);
+    free(w2);
+}
+
+/* memfd_create failing (no fd left) keeps the body on the heap. */
+static void test_memfd_fallback(void **state)
+{
+    (void)state;
+    hs_edge_memfd_set_cap(HS_EDGE_MEMFD_MAX);
+    unsigned n0 = hs_edge_memfd_count();
+    hs_edge_mem_t *m = hs_edge_mem_new(1 << 22);
+    char *want;
+    hs_edge_obj_t *o = mk_pattern(30000, &want);
+    struct rlimit rl, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    int lowest = dup(0); /* the lowest free descriptor */
+    assert_true(lowest >= 0);
+    close(lowest);
+    low = rl;
+    low.rlim_cur = (rlim_t)lowest;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int rc = hs_edge_mem_insert(m, K("f"), HS_STR_NULL, HS_STR_NULL, o);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(rc, 0);
+    assert_true(o->cached);
+    assert_int_equal(o->body_kind, HS_EDGE_BODY_HEAP);
+    assert_int_equal(hs_edge_memfd_count(), n0); /* the slot was given back */
+    assert_memory_equal(o->body, want, 30000);
+    hs_edge_obj_unref(o);
+    hs_edge_mem_free(m);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +565,10 @@ int main(void)
         cmocka_unit_test(test_remove_and_recharge),
         cmocka_unit_test(test_purge),
         cmocka_unit_test(test_sieve_vs_lru),
+        cmocka_unit_test(test_memfd_default_cap),
+        cmocka_unit_test(test_memfd_body),
+        cmocka_unit_test(test_memfd_cap),
+        cmocka_unit_test(test_memfd_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
