@@ -69,6 +69,22 @@ static int open_store(hs_cli_t *cli, hs_objects_t **s)
         o.ndrives = 0;
     }
     if (getenv("HS_OBJECTS_NO_FSYNC")) o.no_fsync = true; /* benchmarks of CPU cost only */
+    const char *fm = hs_cli_opt(cli, "frag-max");
+    uint64_t fmv = 0;
+    /* Checked here because a store created with a bad value stays unusable.
+     * Whole 4 KiB pages keep full fragments O_DIRECT-able; a largest chunk
+     * must fit in one fragment (a 1-drive store has D = 1); 64 MiB bounds a
+     * put's stripe buffer ((D+P) x frag_max) and a reader's. */
+    uint64_t cmax = o.chunk_max ? o.chunk_max : HS_CDC_MAX_DEFAULT;
+    if (fm && (hs_parse_size(fm, &fmv) < 0 || fmv < 4096 || fmv % 4096 != 0 || fmv < cmax ||
+               fmv > (64u << 20))) {
+        free(copy);
+        return hs_cli_fail(cli,
+                           "--frag-max %s: expected a multiple of 4k, at least the largest chunk "
+                           "(%" PRIu64 ") and at most 64m",
+                           fm, cmax);
+    }
+    o.frag_max = (uint32_t)fmv;
     hs_tier_policy_t pol = {
         .half_life_ns = cli->cfg.objects_tier_half_life * 1000000ull,
         .hot_window_ns = cli->cfg.objects_tier_hot_window * 1000000ull,
@@ -502,6 +518,7 @@ static const hs_cli_opt_t opts[] = {
     {"drives", "N", "objects.drives", "drive directories of a new store"},
     {"drive-dirs", "LIST", "objects.drive_dirs",
      "comma-separated drive directories of a new store"},
+    {"frag-max", "SIZE", NULL, "largest fragment of a new store (default 1m; 4k multiples)"},
     {"tier", "TIER", NULL, "put: hot, warm or cold (the storage-class hint)"},
     {"range", "A-B", NULL, "get: bytes A..B inclusive (or A- to the end)"},
     {"repair", NULL, NULL, "fsck: fix what is found"},

@@ -229,6 +229,16 @@ int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t
             rc = n;
             goto fail;
         }
+        /* Check it as an open would before saving it: a saved config that
+         * does not load leaves a store that can never be opened again. */
+        hs_objects_t probe = {.dir = s->dir};
+        rc = config_load(&probe, text, (size_t)n);
+        for (int i = 0; i < probe.ndrives; i++)
+            free(probe.drives[i]);
+        if (rc < 0) {
+            free(text);
+            goto fail;
+        }
         /* Two processes creating at once: the first commit wins and both
          * then read it back. */
         hs_kv_txn_t *txn;

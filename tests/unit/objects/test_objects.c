@@ -91,6 +91,25 @@ static size_t count_files(void)
     return n;
 }
 
+/* A config that would not load is refused before it is saved: the
+ * directory stays usable for a store created with good settings. */
+static void test_bad_config_is_not_saved(void **state)
+{
+    (void)state;
+    hs_objects_opts_t bad = {.ndrives = 6, .frag_max = 4000, .no_fsync = true};
+    hs_objects_t *s = NULL;
+    assert_int_equal(hs_objects_open(dir, &bad, &s), HS_ECONFIG);
+    hs_objects_opts_t small = {.ndrives = 6, .chunk_min = 16384, .chunk_avg = 65536,
+                               .chunk_max = 262144, .frag_max = 4096, .no_fsync = true};
+    assert_int_equal(hs_objects_open(dir, &small, &s), HS_ECONFIG); /* a chunk must fit */
+    s = open_sized(4096, 16384);
+    uint8_t *p = rnd(50000, 7);
+    hs_obj_info_t info;
+    put(s, "a", p, 50000, HS_TIER_HOT, &info);
+    free(p);
+    hs_objects_close(s);
+}
+
 static void test_roundtrip_sizes_and_ranges(void **state)
 {
     (void)state;
@@ -726,6 +745,7 @@ static void test_reopen_keeps_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bad_config_is_not_saved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip_sizes_and_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_overwrite_delete_gc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_delete_compacts, setup, teardown),
