@@ -9,6 +9,7 @@
 #include "cmd/roles.h"
 #include "cmd/serve.h"
 #include "core/err.h"
+#include "core/workers.h"
 #include "edge/proxy.h"
 #include "ops/admin.h"
 
@@ -89,6 +90,7 @@ int hs_cmd_edge_open(const hs_config_t *cfg, const char *origins, bool admin, hs
     }
     e->eo = (hs_edge_opts_t){
         .pool = e->pool,
+        .solo = hs_workers_threads((unsigned)cfg->workers) <= 1,
         .origin_host = cfg->edge_origin_host,
         .memory_bytes = cfg->edge_memory_bytes,
         .object_max = cfg->edge_object_max,

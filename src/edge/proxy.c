@@ -1727,7 +1727,7 @@ hs_http_handler_t *hs_edge_proxy_new(const hs_edge_opts_t *opts, int *err)
     }
     p->h.on_request = on_request;
     p->h.on_abort = on_abort;
-    p->share = opts->pool != NULL;
+    p->share = opts->pool != NULL && !opts->solo;
     static atomic_uint next_index;
     p->index = atomic_fetch_add(&next_index, 1);
     if (opts->disk_path && opts->disk_path[0] && !(p->disk_path = strdup(opts->disk_path))) {

@@ -25,6 +25,8 @@ typedef struct hs_edge_opts {
     const char *fallback;    /* fallback origins, same form; NULL/"" = none */
     hs_balance_pool_t *pool; /* shared by every thread's handler (a reference is
                               * taken); NULL = a pool of this handler's own */
+    bool solo;               /* the only worker thread: cold misses skip the
+                              * cross-thread registry (and its copy of the body) */
     const char *origin_host; /* Host sent to the origin; NULL/"" = the client's */
     uint64_t memory_bytes;   /* memory tier budget */
     uint64_t object_max;     /* largest body stored */
