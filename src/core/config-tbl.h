@@ -79,7 +79,7 @@ HS_CFG(shield_auto_throttle_rate, "shield.auto_throttle_rate", INT, "10", "reque
 HS_CFG(shield_auto_throttle_for, "shield.auto_throttle_for", DURATION, "60s", "how long a throttle lasts after the client last exceeded the share")
 /* ---- balance ---- */
 HS_CFG(balance_fallback, "balance.fallback", STR, "", "fallback origins (comma-separated http://HOST:PORT[;weight=N]): used only while no primary is available")
-HS_CFG(balance_algorithm, "balance.algorithm", STR, "p2c", "origin choice: p2c (peak-EWMA latency x in-flight), maglev (by cache key), round_robin, least_request")
+HS_CFG(balance_algorithm, "balance.algorithm", STR, "p2c", "origin choice: p2c (peak-EWMA latency + time per request x in-flight), maglev (by cache key), round_robin, least_request")
 HS_CFG(balance_ewma_tau, "balance.ewma_tau", DURATION, "10s", "time constant of the peak-EWMA latency estimate")
 HS_CFG(balance_ewma_penalty, "balance.ewma_penalty", DURATION, "1s", "latency assumed for a busy origin not measured yet")
 HS_CFG(balance_health_path, "balance.health_path", STR, "", "path of the active health check (GET, 2xx/3xx = pass); empty = no active checks")
