@@ -56,4 +56,24 @@ static inline hs_objects_t *open_sized(uint32_t chunk_avg, uint32_t frag_max)
     return s;
 }
 
+/* Reads [off, off + want) of name through views of pseudo-random sizes
+ * (1 .. max_view, from seed) and checks them against p. */
+static inline void expect_views(hs_objects_t *s, const char *name, const uint8_t *p, uint64_t off,
+                                uint64_t len, size_t want, unsigned seed, size_t max_view)
+{
+    hs_obj_reader_t *r;
+    assert_int_equal(hs_obj_get_open(s, name, off, len, &r), 0);
+    const void *v;
+    long m;
+    size_t at = 0;
+    while ((m = hs_obj_read_view(r, &v, 1 + (seed = seed * 1103515245u + 12345u) % max_view)) > 0) {
+        assert_true(at + (size_t)m <= want);
+        assert_memory_equal(v, p + off + at, (size_t)m);
+        at += (size_t)m;
+    }
+    assert_int_equal(m, 0);
+    assert_int_equal(at, want);
+    hs_obj_get_close(r);
+}
+
 #endif

@@ -62,20 +62,7 @@ static void expect_range(hs_objects_t *s, const char *name, const uint8_t *p, si
     assert_memory_equal(b, p + off, want);
     free(b);
     /* and through views of varying sizes */
-    hs_obj_reader_t *r;
-    assert_int_equal(hs_obj_get_open(s, name, off, len, &r), 0);
-    const void *v;
-    long m;
-    size_t at = 0;
-    unsigned seed = (unsigned)off;
-    while ((m = hs_obj_read_view(r, &v, 1 + (seed = seed * 1103515245u + 12345u) % 3000000)) > 0) {
-        assert_true(at + (size_t)m <= want);
-        assert_memory_equal(v, p + off + at, (size_t)m);
-        at += (size_t)m;
-    }
-    assert_int_equal(m, 0);
-    assert_int_equal(at, want);
-    hs_obj_get_close(r);
+    expect_views(s, name, p, off, len, want, (unsigned)off, 3000000);
 }
 
 static void test_long_read_takes_workers(void **state)
