@@ -892,60 +892,31 @@ def cold_object_one_origin_request_across_worker_threads():
     """Issue 5: 400 concurrent requests for one cold object, spread by
     SO_REUSEPORT over two worker threads, make exactly one origin request;
     the other thread's waiters get the body streamed from it."""
-    import selectors
-    import socket
     first, rest = os.urandom(16000), os.urandom(48000)
     o = GatedOrigin(first, rest, {"Cache-Control": "max-age=60", "ETag": '"g1"'})
     e = edgelib.start_edge(o, workers=2, admin=True, name="edge-xthread")
     n = 400
-    req = b"GET /xt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    socks, bufs = [], {}
-    sel = selectors.DefaultSelector()
+    m = edgelib.ManyGets(e.port, "/xt", n)
     try:
-        for _ in range(n):
-            s = socket.create_connection(("127.0.0.1", e.port), timeout=5)
-            s.sendall(req)
-            s.setblocking(False)
-            socks.append(s)
-            bufs[s] = b""
-            sel.register(s, selectors.EVENT_READ)
-
-        def pump(until, deadline):
-            done = set()
-            while not until(done) and time.monotonic() < deadline:
-                for key, _ in sel.select(timeout=0.5):
-                    s = key.fileobj
-                    try:
-                        data = s.recv(65536)
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    except OSError:
-                        data = b""
-                    if data:
-                        bufs[s] += data
-                    else:
-                        sel.unregister(s)
-                        done.add(s)
-            return done
+        def body_len(s):
+            return len(m.bufs[s].partition(b"\r\n\r\n")[2])
 
         def streamed(done):  # head and most of the first part, everywhere
-            return all(len(b.partition(b"\r\n\r\n")[2]) >= 8000 for b in bufs.values())
-        pump(streamed, time.monotonic() + 30)
-        short = sum(1 for b in bufs.values() if len(b.partition(b"\r\n\r\n")[2]) < 8000)
+            return all(body_len(s) >= 8000 for s in m.socks)
+        m.pump(streamed, time.monotonic() + 30)
+        short = sum(1 for s in m.socks if body_len(s) < 8000)
         assert short == 0, "%d of %d clients got no streamed bytes before the origin finished" % (
             short, n)
         assert o.count == 1, "origin got %d requests" % o.count
         o.release.set()
-        done = pump(lambda d: len(d) == n, time.monotonic() + 30)
+        done = m.pump(lambda d: len(d) == n, time.monotonic() + 30)
         assert len(done) == n, "%d connections did not finish" % (n - len(done))
-        for s in socks:
-            st, h, b = edgelib.parse_raw(bufs[s])
+        for s in m.socks:
+            st, h, b = edgelib.parse_raw(m.raw(s))
             assert st == 200 and b == first + rest, (st, h, len(b))
             assert h.get("x-cache") == "MISS", h
     finally:
-        for s in socks:
-            s.close()
-        sel.close()
+        m.close()
     assert o.count == 1, "origin got %d requests" % o.count
     # Both threads had waiters and each stored the object in its own tier:
     # later requests on either thread are hits.

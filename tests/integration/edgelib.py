@@ -190,28 +190,34 @@ def wait_until(cond, timeout=5.0):
     return cond()
 
 
-def concurrent_gets(port, path, n, timeout=20.0, headers=""):
-    """Opens n connections, sends one GET on each, then reads every answer
-    (Connection: close) with one selector. Returns a list of raw responses
-    (bytes), None for a connection that did not finish in time."""
-    import selectors
-    sel = selectors.DefaultSelector()
-    bufs = {}
-    req = ("GET %s HTTP/1.1\r\nHost: localhost\r\n%sConnection: close\r\n\r\n"
-           % (path, headers)).encode()
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
-            s.sendall(req)
-            s.setblocking(False)
-            socks.append(s)
-            bufs[s] = []
-            sel.register(s, selectors.EVENT_READ)
-        done = set()
-        deadline = time.monotonic() + timeout
-        while len(done) < n and time.monotonic() < deadline:
-            for key, _ in sel.select(timeout=0.5):
+class ManyGets:
+    """n connections, each with one GET sent (Connection: close), read with
+    one selector: pump(until, deadline) reads until until(done) holds (done:
+    the connections the server closed) or the deadline passes; raw(s) is what
+    connection s got so far."""
+
+    def __init__(self, port, path, n, headers=""):
+        import selectors
+        self.sel = selectors.DefaultSelector()
+        self.socks, self.bufs = [], {}
+        req = ("GET %s HTTP/1.1\r\nHost: localhost\r\n%sConnection: close\r\n\r\n"
+               % (path, headers)).encode()
+        try:
+            for _ in range(n):
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                self.socks.append(s)
+                s.sendall(req)
+                s.setblocking(False)
+                self.bufs[s] = bytearray()
+                self.sel.register(s, selectors.EVENT_READ)
+        except BaseException:
+            self.close()
+            raise
+        self.done = set()
+
+    def pump(self, until, deadline):
+        while not until(self.done) and time.monotonic() < deadline:
+            for key, _ in self.sel.select(timeout=0.5):
                 s = key.fileobj
                 try:
                     data = s.recv(65536)
@@ -220,15 +226,31 @@ def concurrent_gets(port, path, n, timeout=20.0, headers=""):
                 except OSError:
                     data = b""
                 if data:
-                    bufs[s].append(data)
+                    self.bufs[s] += data
                 else:
-                    sel.unregister(s)
-                    done.add(s)
-        return [b"".join(bufs[s]) if s in done else None for s in socks]
-    finally:
-        for s in socks:
+                    self.sel.unregister(s)
+                    self.done.add(s)
+        return self.done
+
+    def raw(self, s):
+        return bytes(self.bufs[s])
+
+    def close(self):
+        for s in self.socks:
             s.close()
-        sel.close()
+        self.sel.close()
+
+
+def concurrent_gets(port, path, n, timeout=20.0, headers=""):
+    """Opens n connections, sends one GET on each, then reads every answer
+    (Connection: close) with one selector. Returns a list of raw responses
+    (bytes), None for a connection that did not finish in time."""
+    m = ManyGets(port, path, n, headers)
+    try:
+        done = m.pump(lambda d: len(d) == n, time.monotonic() + timeout)
+        return [m.raw(s) if s in done else None for s in m.socks]
+    finally:
+        m.close()
 
 
 def parse_raw(raw):
