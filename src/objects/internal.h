@@ -45,6 +45,23 @@ int hs__get_stripe(hs_kv_txn_t *txn, uint64_t id, hs__stripe_rec_t *r);
 int hs__put_chunk(hs_kv_txn_t *txn, const uint8_t hash[32], const hs__chunk_rec_t *r);
 int hs__put_stripe(hs_kv_txn_t *txn, uint64_t id, const hs__stripe_rec_t *r);
 
+/* Chunks moved to new stripes (gc compaction, tier moves), in the commit
+ * of the move. hs__chunk_raw: chunk c's raw bytes from its stripe's data
+ * buf (as hs__stripe_load fills it) into out (c->raw_len bytes);
+ * HS_ECORRUPT when a compressed chunk does not decode to its length.
+ * hs__chunk_repoint: points chunk hash, recorded now as *cur, at *rec (its
+ * place in one of a packer's stripes ids/recs, n of them), keeping cur's
+ * reference count, moving its reverse entry and adding it to that
+ * stripe's live totals (zero them before the first call).
+ * hs__put_moved_stripes: writes those stripe records; a stripe no chunk
+ * ended up in (every one moved on meanwhile) is garbage from the start. */
+int hs__chunk_raw(const hs__chunk_rec_t *c, const uint8_t *buf, uint8_t *out);
+int hs__chunk_repoint(hs_kv_txn_t *txn, const uint8_t hash[32], const hs__chunk_rec_t *cur,
+                      hs__chunk_rec_t *rec, const uint64_t *ids, hs__stripe_rec_t *recs,
+                      size_t n);
+int hs__put_moved_stripes(hs_kv_txn_t *txn, const uint64_t *ids, const hs__stripe_rec_t *recs,
+                          size_t n);
+
 /* Drops one reference of each chunk of m in txn (chunks reaching 0 are
  * queued with a 'z' key for gc). */
 int hs__deref_manifest(hs_kv_txn_t *txn, const hs__manifest_t *m);

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -752,18 +751,8 @@ static int compact_one(gc_run_t *g, uint64_t id)
             rc = HS_ENOMEM;
             break;
         }
-        const uint8_t *src = buf + cr.off;
-        if (cr.comp) {
-            size_t got = ZSTD_decompress(raw, cr.raw_len, src, cr.stored_len);
-            if (ZSTD_isError(got) || got != cr.raw_len) {
-                free(raw);
-                rc = HS_ECORRUPT;
-                break;
-            }
-        } else {
-            memcpy(raw, src, cr.raw_len);
-        }
-        rc = hs__packer_add(pk, moved[nm].hash, raw, cr.raw_len, &moved[nm].rec);
+        rc = hs__chunk_raw(&cr, buf, raw);
+        if (rc == 0) rc = hs__packer_add(pk, moved[nm].hash, raw, cr.raw_len, &moved[nm].rec);
         free(raw);
         if (rc < 0) break;
         nm++;
@@ -789,29 +778,10 @@ static int compact_one(gc_run_t *g, uint64_t id)
         recs[i].live_chunks = 0, recs[i].live_bytes = 0;
     for (size_t i = 0; i < nm && rc == 0; i++) {
         hs__chunk_rec_t cr;
-        uint8_t rk[13];
         if (hs__get_chunk(txn, moved[i].hash, &cr) < 0 || cr.stripe != id) continue;
-        hs_kv_del(txn, rk, hs__key_rev(rk, cr.stripe, cr.off));
-        moved[i].rec.refs = cr.refs;
-        rc = hs__put_chunk(txn, moved[i].hash, &moved[i].rec);
-        if (rc == 0)
-            rc = hs_kv_put(txn, rk, hs__key_rev(rk, moved[i].rec.stripe, moved[i].rec.off),
-                           moved[i].hash, 32);
-        for (size_t j = 0; j < ns; j++)
-            if (ids[j] == moved[i].rec.stripe) {
-                recs[j].live_chunks++;
-                recs[j].live_bytes += moved[i].rec.stored_len;
-            }
+        rc = hs__chunk_repoint(txn, moved[i].hash, &cr, &moved[i].rec, ids, recs, ns);
     }
-    for (size_t i = 0; i < ns && rc == 0; i++) {
-        if (recs[i].live_chunks > 0) {
-            rc = hs__put_stripe(txn, ids[i], &recs[i]);
-        } else { /* every chunk it got had moved on: garbage from the start */
-            uint8_t gk[9], gv[HS__STRIPE_REC_LEN];
-            hs__stripe_enc(gv, &recs[i]);
-            rc = hs_kv_put(txn, gk, hs__key_garbage(gk, ids[i]), gv, sizeof(gv));
-        }
-    }
+    if (rc == 0) rc = hs__put_moved_stripes(txn, ids, recs, ns);
     uint32_t left = 0;
     uint64_t left_bytes = 0;
     if (rc == 0) rc = stripe_live(txn, id, &left, &left_bytes);

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "core/err.h"
 #include "objects/internal.h"
@@ -240,6 +241,50 @@ int hs__put_stripe(hs_kv_txn_t *txn, uint64_t id, const hs__stripe_rec_t *r)
     uint8_t k[9], b[HS__STRIPE_REC_LEN];
     hs__stripe_enc(b, r);
     return hs_kv_put(txn, k, hs__key_stripe(k, id), b, sizeof(b));
+}
+
+int hs__chunk_raw(const hs__chunk_rec_t *c, const uint8_t *buf, uint8_t *out)
+{
+    if (!c->comp) {
+        memcpy(out, buf + c->off, c->raw_len);
+        return 0;
+    }
+    size_t got = ZSTD_decompress(out, c->raw_len, buf + c->off, c->stored_len);
+    return ZSTD_isError(got) || got != c->raw_len ? HS_ECORRUPT : 0;
+}
+
+int hs__chunk_repoint(hs_kv_txn_t *txn, const uint8_t hash[32], const hs__chunk_rec_t *cur,
+                      hs__chunk_rec_t *rec, const uint64_t *ids, hs__stripe_rec_t *recs,
+                      size_t n)
+{
+    uint8_t rk[13];
+    rec->refs = cur->refs;
+    int rc = hs__put_chunk(txn, hash, rec);
+    if (rc < 0) return rc;
+    hs_kv_del(txn, rk, hs__key_rev(rk, cur->stripe, cur->off)); /* absent: already moved */
+    rc = hs_kv_put(txn, rk, hs__key_rev(rk, rec->stripe, rec->off), hash, 32);
+    for (size_t j = 0; j < n && rc == 0; j++)
+        if (ids[j] == rec->stripe) {
+            recs[j].live_chunks++;
+            recs[j].live_bytes += rec->stored_len;
+        }
+    return rc;
+}
+
+int hs__put_moved_stripes(hs_kv_txn_t *txn, const uint64_t *ids, const hs__stripe_rec_t *recs,
+                          size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (recs[i].live_chunks > 0) {
+            rc = hs__put_stripe(txn, ids[i], &recs[i]);
+        } else {
+            uint8_t gk[9], gv[HS__STRIPE_REC_LEN];
+            hs__stripe_enc(gv, &recs[i]);
+            rc = hs_kv_put(txn, gk, hs__key_garbage(gk, ids[i]), gv, sizeof(gv));
+        }
+    }
+    return rc;
 }
 
 int hs__deref_manifest(hs_kv_txn_t *txn, const hs__manifest_t *m)

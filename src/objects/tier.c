@@ -23,7 +23,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
 #include "core/err.h"
 #include "objects/internal.h"
@@ -218,15 +217,7 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
             goto out;
         }
         raw = nr;
-        if (c.comp) {
-            size_t got = ZSTD_decompress(raw, c.raw_len, sbuf + c.off, c.stored_len);
-            if (ZSTD_isError(got) || got != c.raw_len) {
-                rc = HS_ECORRUPT;
-                goto out;
-            }
-        } else {
-            memcpy(raw, sbuf + c.off, c.raw_len);
-        }
+        if ((rc = hs__chunk_raw(&c, sbuf, raw)) < 0) goto out;
         memcpy(mv[nmv].hash, m.chunks[i].hash, 32);
         mv[nmv].old = c;
         if ((rc = hs__packer_add(pk, mv[nmv].hash, raw, c.raw_len, &mv[nmv].rec)) < 0) goto out;
@@ -243,19 +234,10 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
         recs[i].live_chunks = 0, recs[i].live_bytes = 0;
     for (size_t i = 0; i < nmv && rc == 0; i++) {
         hs__chunk_rec_t c;
-        uint8_t rk[13];
         if (hs__get_chunk(txn, mv[i].hash, &c) < 0 || c.stripe != mv[i].old.stripe ||
             c.off != mv[i].old.off)
             continue; /* moved or freed meanwhile: our copy is garbage */
-        mv[i].rec.refs = c.refs;
-        if ((rc = hs__put_chunk(txn, mv[i].hash, &mv[i].rec)) < 0) break;
-        hs_kv_del(txn, rk, hs__key_rev(rk, c.stripe, c.off));
-        rc = hs_kv_put(txn, rk, hs__key_rev(rk, mv[i].rec.stripe, mv[i].rec.off), mv[i].hash, 32);
-        for (size_t j = 0; j < ns; j++)
-            if (ids[j] == mv[i].rec.stripe) {
-                recs[j].live_chunks++;
-                recs[j].live_bytes += mv[i].rec.stored_len;
-            }
+        if ((rc = hs__chunk_repoint(txn, mv[i].hash, &c, &mv[i].rec, ids, recs, ns)) < 0) break;
         hs__stripe_rec_t st;
         if (rc == 0 && hs__get_stripe(txn, c.stripe, &st) == 0) {
             st.live_chunks = st.live_chunks ? st.live_chunks - 1 : 0;
@@ -270,15 +252,7 @@ int hs_obj_set_tier(hs_objects_t *s, const char *name, hs_tier_t t)
             }
         }
     }
-    for (size_t i = 0; i < ns && rc == 0; i++) {
-        if (recs[i].live_chunks > 0) {
-            rc = hs__put_stripe(txn, ids[i], &recs[i]);
-        } else {
-            uint8_t gk[9], gv[HS__STRIPE_REC_LEN];
-            hs__stripe_enc(gv, &recs[i]);
-            rc = hs_kv_put(txn, gk, hs__key_garbage(gk, ids[i]), gv, sizeof(gv));
-        }
-    }
+    if (rc == 0) rc = hs__put_moved_stripes(txn, ids, recs, ns);
     /* The manifest records the tier asked for. */
     if (rc == 0 && (rc = hs_kv_get(txn, k, klen, &v)) == 0) {
         hs__manifest_t cur;
