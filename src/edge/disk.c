@@ -518,6 +518,176 @@ void hs_edge_disk_store(hs_edge_disk_t *d, hs_str_t key, hs_str_t vary, hs_str_t
     d->pending++;
 }
 
+/* ---- refresh after a 304 ---- */
+
+typedef struct fjob {
+    hs_tpool_job_t job;
+    hs_edge_disk_t *d;
+    hs_edge_obj_t *e; /* index entry refreshed, referenced */
+    uint64_t gen;     /* d->gen when queued */
+    uint64_t id;      /* the new file */
+    fhdr_t h;         /* the new file's header: meta and hdr_len set when queued */
+    char old[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
+    struct stat st;  /* the file written */
+    char *strings;   /* new key, vary, sec, tags, hdr (built on the pool) */
+    int err;
+    size_t hdr_len;
+    char hdr[]; /* the new header block */
+} fjob_t;
+
+/* Copies the old file's keys and body behind the new header block into
+ * f->tmp, checking the old file on the way; renames it to f->path. */
+static int refresh_copy(fjob_t *f, int in, int out)
+{
+    struct stat st;
+    fhdr_t oh;
+    int rc = fstat(in, &st) == 0 ? 0 : HS_ERR(errno);
+    if (rc == 0)
+        rc = read_all(in, &oh, sizeof(oh));
+    if (rc == 0 && !fhdr_ok(&oh, (uint64_t)st.st_size))
+        rc = HS_ECORRUPT;
+    if (rc != 0)
+        return rc;
+    size_t osl = strings_len(&oh), keep = osl - oh.hdr_len;
+    char *os = malloc(osl ? osl : 1);
+    f->strings = malloc(keep + f->hdr_len + 1);
+    if (!os || !f->strings) {
+        free(os);
+        return HS_ENOMEM;
+    }
+    rc = read_all(in, os, osl);
+    if (rc == 0 && XXH3_64bits(os, osl) != oh.hdr_checksum)
+        rc = HS_ECORRUPT;
+    XXH3_state_t *xo = XXH3_createState(), *xn = XXH3_createState();
+    char *buf = malloc(65536);
+    if (rc == 0 && (!xo || !xn || !buf))
+        rc = HS_ENOMEM;
+    if (rc == 0) {
+        memcpy(f->strings, os, keep);
+        memcpy(f->strings + keep, f->hdr, f->hdr_len);
+        f->h.status = oh.status;
+        f->h.key_len = oh.key_len;
+        f->h.vary_len = oh.vary_len;
+        f->h.sec_len = oh.sec_len;
+        f->h.tags_len = oh.tags_len;
+        f->h.body_len = oh.body_len;
+        size_t nsl = strings_len(&f->h);
+        f->h.hdr_checksum = XXH3_64bits(f->strings, nsl);
+        XXH3_64bits_reset(xo);
+        XXH3_64bits_update(xo, os, osl);
+        XXH3_64bits_reset(xn);
+        XXH3_64bits_update(xn, f->strings, nsl);
+        /* the header goes last, once the body checksum is known */
+        if (lseek(out, (off_t)sizeof(f->h), SEEK_SET) < 0)
+            rc = HS_ERR(errno);
+        if (rc == 0)
+            rc = write_all(out, f->strings, nsl);
+        for (uint64_t left = oh.body_len; rc == 0 && left;) {
+            size_t n = left < 65536 ? (size_t)left : 65536;
+            rc = read_all(in, buf, n);
+            if (rc == 0) {
+                XXH3_64bits_update(xo, buf, n);
+                XXH3_64bits_update(xn, buf, n);
+                rc = write_all(out, buf, n);
+            }
+            left -= n;
+        }
+        if (rc == 0 && XXH3_64bits_digest(xo) != oh.checksum)
+            rc = HS_ECORRUPT; /* never carry a damaged body into a new file */
+        f->h.checksum = XXH3_64bits_digest(xn);
+        if (rc == 0 && pwrite(out, &f->h, sizeof(f->h), 0) != (ssize_t)sizeof(f->h))
+            rc = HS_EIO;
+    }
+    XXH3_freeState(xo);
+    XXH3_freeState(xn);
+    free(buf);
+    free(os);
+    return rc;
+}
+
+static void refresh_work(hs_tpool_job_t *job)
+{
+    fjob_t *f = (fjob_t *)job;
+    int in = open(f->old, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        f->err = HS_ERR(errno);
+        return;
+    }
+    int out = open(f->tmp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = out < 0 ? HS_ERR(errno) : refresh_copy(f, in, out);
+    close(in);
+    if (out >= 0 && close(out) != 0 && rc == 0)
+        rc = HS_ERR(errno);
+    if (rc == 0 && rename(f->tmp, f->path) != 0)
+        rc = HS_ERR(errno);
+    if (rc == 0 && stat(f->path, &f->st) != 0)
+        f->st.st_ino = 0; /* indexed unverified: checked on first use */
+    if (rc != 0 && out >= 0)
+        unlink(f->tmp);
+    f->err = rc;
+}
+
+static void refresh_done(hs_tpool_job_t *job)
+{
+    fjob_t *f = (fjob_t *)job;
+    hs_edge_disk_t *d = f->d;
+    d->pending--;
+    if (f->err == 0 && f->gen == d->gen && f->e->cached) {
+        /* replaces the entry (same keys), which deletes the old file */
+        index_put(d, &f->h, f->id, f->strings, f->st.st_ino ? &f->st : NULL);
+    } else if (f->err == 0) {
+        /* purged, invalidated or stored anew meanwhile: the copy is stale */
+        hs_edge_obj_t tmp = {.file_id = f->id};
+        on_index_remove(d, &tmp);
+    } else if (f->err == HS_ECORRUPT && f->e->cached) {
+        hs_log_warn("edge_disk_read", "path=%s err=%s", f->old, hs_errname(f->err));
+        hs_edge_mem_remove(d->index, f->e); /* and its file */
+    }
+    hs_edge_obj_unref(f->e);
+    free(f->strings);
+    free(f);
+}
+
+void hs_edge_disk_refresh(hs_edge_disk_t *d, hs_str_t key, const hs_http_msg_t *req,
+                          const hs_edge_obj_t *o)
+{
+    hs_edge_obj_t *e = hs_edge_disk_lookup(d, key, req);
+    if (!e)
+        return;
+    e->meta = o->meta; /* fresh for lookups now, whatever becomes of the copy */
+    fjob_t *f = o->hdr_len <= MAX_FIELD ? calloc(1, sizeof(*f) + o->hdr_len) : NULL;
+    if (!f) {
+        hs_edge_obj_unref(e);
+        return; /* the file keeps its old freshness: one more revalidation after a restart */
+    }
+    f->d = d;
+    f->e = e;
+    f->gen = d->gen;
+    f->id = d->next_id++;
+    memcpy(f->h.magic, MAGIC, 8);
+    f->h.meta_flags = o->meta.flags;
+    f->h.response_time = o->meta.response_time;
+    f->h.initial_age = o->meta.initial_age;
+    f->h.lifetime = o->meta.lifetime;
+    f->h.swr = o->meta.swr;
+    f->h.sie = o->meta.sie;
+    f->h.hdr_len = (uint32_t)o->hdr_len;
+    f->hdr_len = o->hdr_len;
+    if (o->hdr_len)
+        memcpy(f->hdr, o->hdr, o->hdr_len);
+    path_of(f->old, sizeof(f->old), d->dir, e->file_id, "hso");
+    path_of(f->path, sizeof(f->path), d->dir, f->id, "hso");
+    path_of(f->tmp, sizeof(f->tmp), d->dir, f->id, "tmp");
+    f->job.work = refresh_work;
+    f->job.done = refresh_done;
+    if (hs_tpool_submit(d->pool, d->loop, &f->job) != 0) {
+        hs_edge_obj_unref(e);
+        free(f);
+        return;
+    }
+    d->pending++;
+}
+
 /* ---- reads ---- */
 
 /* A new object (one reference) of index entry e from its file's header and

@@ -77,6 +77,19 @@ int hs_edge_disk_read(hs_edge_disk_t *d, hs_edge_obj_t *e,
 int hs_edge_disk_open(hs_edge_disk_t *d, hs_edge_obj_t *e, hs_edge_obj_t **out, hs_str_t *vary,
                       hs_str_t *sec);
 
+/*
+ * After a 304 merged new header fields and freshness into o (RFC 9111
+ * 4.3.4), updates the disk entry of key that matches req (the request the
+ * revalidation was made for): its freshness at once, so the next lookup
+ * finds it fresh, and its file behind, on the pool: the file is copied
+ * with o's header block and freshness (the body checked against the old
+ * checksum on the way) and replaces the old one, so a restart keeps the
+ * refresh. Until then opens read the old header block. No entry: nothing.
+ * A purge, invalidation or new store of the entry meanwhile drops the copy.
+ */
+void hs_edge_disk_refresh(hs_edge_disk_t *d, hs_str_t key, const hs_http_msg_t *req,
+                          const hs_edge_obj_t *o);
+
 /* The index (lookups, counts): removing an entry deletes its file. */
 hs_edge_mem_t *hs_edge_disk_index(hs_edge_disk_t *d);
 

@@ -11,7 +11,10 @@
  * Lifetimes: the flight is refcounted (owner and each waiter); a chunk is
  * refcounted (the flight's list and each output queue that sends it). A
  * waiter that leaves while a wake is queued for it is freed by that wake,
- * which runs on the same thread.
+ * which runs on the same thread; until then it is an orphan, listed by
+ * loop, so a loop that stops with the wake still queued (shutdown) can
+ * free it with hs_edge_flight_loop_done: hs_loop_free drops queued posts
+ * without running them.
  */
 #include "edge/fillshare.h"
 
@@ -38,7 +41,7 @@ struct hs_edge_flight_waiter {
     hs_loop_t *loop;
     void (*wake)(void *);
     void *arg;
-    hs_edge_flight_waiter_t *next, *prev;
+    hs_edge_flight_waiter_t *next, *prev; /* flight's waiters; orphans once gone */
     chunk_t *cursor; /* last chunk taken, NULL before the first */
     bool posted;     /* a wake is queued (flight lock) */
     bool gone;       /* left while a wake was queued */
@@ -70,6 +73,34 @@ typedef struct shard {
 static shard_t shards[SHARDS];
 static pthread_once_t shards_once = PTHREAD_ONCE_INIT;
 static atomic_uint nlisted;
+
+/* Waiters that left with a wake queued, of every loop. Rare (a waiter
+ * leaving between a publication and its thread's next iteration), so one
+ * list and one lock. */
+static pthread_mutex_t orphans_mu = PTHREAD_MUTEX_INITIALIZER;
+static hs_edge_flight_waiter_t *orphans;
+
+static void orphan_add(hs_edge_flight_waiter_t *w)
+{
+    pthread_mutex_lock(&orphans_mu);
+    w->prev = NULL;
+    w->next = orphans;
+    if (orphans)
+        orphans->prev = w;
+    orphans = w;
+    pthread_mutex_unlock(&orphans_mu);
+}
+
+/* Under orphans_mu. */
+static void orphan_del_locked(hs_edge_flight_waiter_t *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        orphans = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+}
 
 static void shards_init(void)
 {
@@ -216,6 +247,9 @@ static void wake_trampoline(void *arg)
     bool gone = w->gone;
     pthread_mutex_unlock(&f->mu);
     if (gone) {
+        pthread_mutex_lock(&orphans_mu);
+        orphan_del_locked(w);
+        pthread_mutex_unlock(&orphans_mu);
         free(w);
         flight_unref(f);
         return;
@@ -347,8 +381,36 @@ void hs_edge_flight_leave(hs_edge_flight_waiter_t *w)
     bool posted = w->posted;
     w->gone = true;
     pthread_mutex_unlock(&f->mu);
-    if (posted)
-        return; /* the queued wake frees it */
+    if (posted) {
+        /* the queued wake frees it (or the loop's end, if it never runs):
+         * w->posted cannot change now, nobody posts to a waiter off the list */
+        orphan_add(w);
+        return;
+    }
     free(w);
     flight_unref(f);
+}
+
+unsigned hs_edge_flight_loop_done(hs_loop_t *loop)
+{
+    hs_edge_flight_waiter_t *mine = NULL;
+    pthread_mutex_lock(&orphans_mu);
+    for (hs_edge_flight_waiter_t *w = orphans, *next; w; w = next) {
+        next = w->next;
+        if (w->loop != loop)
+            continue;
+        orphan_del_locked(w);
+        w->next = mine;
+        mine = w;
+    }
+    pthread_mutex_unlock(&orphans_mu);
+    unsigned n = 0;
+    for (hs_edge_flight_waiter_t *w = mine, *next; w; w = next) {
+        next = w->next;
+        hs_edge_flight_t *f = w->f;
+        free(w);
+        flight_unref(f); /* outside orphans_mu: it may free the flight */
+        n++;
+    }
+    return n;
 }

@@ -93,6 +93,15 @@ void hs_edge_flight_chunk_release(void *ref);
 /* Waiter: stops waiting; no wake runs after this returns. w is gone. */
 void hs_edge_flight_leave(hs_edge_flight_waiter_t *w);
 
+/*
+ * Call when `loop` will never run again (after it stopped, before
+ * hs_loop_free, which drops queued wakes without running them): frees the
+ * waiters of that loop that left with a wake still queued, and their
+ * references on their flights. Returns how many were freed. Thread-safe;
+ * other loops' waiters are untouched.
+ */
+unsigned hs_edge_flight_loop_done(hs_loop_t *loop);
+
 /* Flights currently listed (for tests). */
 unsigned hs_edge_flight_listed(void);
 

@@ -796,6 +796,10 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
         fill_unlist(f);
         f->merged = true;
         if (merge_304(f, resp) == 0) {
+            /* the disk entry too: an object sent from its file lives
+             * nowhere else, and a restart reads the file's freshness */
+            if (p->disk)
+                hs_edge_disk_refresh(p->disk, (hs_str_t){f->key, f->keylen}, &f->rmsg, f->stale);
             rq_t *r;
             while ((r = f->subs)) {
                 sub_del(r);
@@ -1757,6 +1761,8 @@ void hs_edge_proxy_free(hs_http_handler_t *h)
         hs_http_client_free(p->client);
     while (p->all) /* anything left had no call (or was a disk read) */
         fill_free(p->all);
+    if (p->loop) /* stopped for good: wakes still queued on it never run */
+        hs_edge_flight_loop_done(p->loop);
     hs_balance_view_free(p->bv); /* after the client: its cancels report to it */
     hs_balance_pool_release(p->pool);
     hs_edge_disk_free(p->disk);

@@ -419,6 +419,79 @@ static void test_open_on_loop(void **state)
     hs_edge_disk_free(d);
 }
 
+/* A 304 merged into an object sent from its file: the entry is fresh at
+ * once, and the file is replaced by one with the new header block and
+ * freshness that a restart finds (the body is the same, checked). */
+static void test_refresh_after_304(void **state)
+{
+    (void)state;
+    int err = 0;
+    d = hs_edge_disk_new(dir, 1 << 22, loop, pool, on_ready, NULL, &err);
+    assert_true(run_until(ready));
+    size_t big_len = 100 * 1024;
+    char *big = malloc(big_len + 1);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (char)('A' + i % 29);
+    big[big_len] = '\0';
+    hs_edge_obj_t *o = mk(big, "ETag: \"r\"\r\nX-V: 1\r\n");
+    o->meta.lifetime = 1;
+    hs_edge_disk_store(d, K("h /r"), HS_STR_NULL, HS_STR_NULL, o);
+    hs_edge_obj_unref(o);
+    want_count = 1;
+    assert_true(run_until(indexed));
+    hs_str_t vary, sec;
+    hs_edge_obj_t *e = hs_edge_disk_lookup(d, K("h /r"), &plain);
+    assert_int_equal(hs_edge_disk_open(d, e, &o, &vary, &sec), 0);
+    hs_edge_obj_unref(e);
+    assert_true(o->body_in_file);
+    /* what merge_304 does to it */
+    free(o->hdr);
+    o->hdr = strdup("ETag: \"r\"\r\nX-V: 2\r\nCache-Control: max-age=600\r\n");
+    o->hdr_len = strlen(o->hdr);
+    o->meta.lifetime = 600;
+    o->meta.response_time = 2000;
+    hs_edge_disk_refresh(d, K("h /r"), &plain, o);
+    hs_edge_disk_refresh(d, K("h /none"), &plain, o); /* no entry: nothing */
+    hs_edge_obj_unref(o);
+    e = hs_edge_disk_lookup(d, K("h /r"), &plain);
+    assert_int_equal(e->meta.lifetime, 600); /* at once */
+    hs_edge_obj_unref(e);
+    assert_true(run_until(idle));
+    want_files = 1;
+    assert_true(run_until(files_are)); /* the old file is gone */
+    assert_int_equal(hs_edge_mem_count(hs_edge_disk_index(d)), 1);
+    e = hs_edge_disk_lookup(d, K("h /r"), &plain);
+    assert_int_equal(hs_edge_disk_open(d, e, &o, &vary, &sec), 0); /* checked as written */
+    hs_edge_obj_unref(e);
+    assert_file_body(o, big, big_len);
+    assert_true(HS_STR_EQ(o->etag, "\"r\""));
+    assert_non_null(strstr(o->hdr, "X-V: 2"));
+    hs_edge_obj_unref(o);
+
+    /* a restart reads the new freshness and headers; the body checks whole */
+    hs_edge_disk_free(d);
+    d = hs_edge_disk_new(dir, 1 << 22, loop, pool, on_ready, NULL, &err);
+    assert_true(run_until(ready));
+    o = read_back("h /r");
+    assert_non_null(o);
+    assert_int_equal(o->meta.lifetime, 600);
+    assert_int_equal(o->meta.response_time, 2000);
+    assert_int_equal(o->tags_len, 5);
+    assert_non_null(strstr(o->hdr, "max-age=600"));
+    assert_file_body(o, big, big_len);
+
+    /* a purge while the copy is written drops the copy */
+    hs_edge_disk_refresh(d, K("h /r"), &plain, o);
+    hs_edge_obj_unref(o);
+    assert_int_equal(hs_edge_disk_purge(d, HS_EDGE_PURGE_URL, K("h /r"), false), 1);
+    assert_true(run_until(idle));
+    want_files = 0;
+    assert_true(run_until(files_are));
+    assert_int_equal(hs_edge_mem_count(hs_edge_disk_index(d)), 0);
+    free(big);
+    hs_edge_disk_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vary_and_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_on_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_after_304, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -227,6 +227,52 @@ static void test_owner_on_another_thread(void **state)
     hs_loop_free(loop);
 }
 
+/* Shutdown with a wake queued: the loop stops and is freed without running
+ * it (hs_loop_free drops posts), so the waiter that left and its flight
+ * reference must be freed by hs_edge_flight_loop_done. LSan checks. */
+static void test_loop_done_frees_waiters_with_queued_wakes(void **state)
+{
+    (void)state;
+    hs_loop_t *l1 = hs_loop_new(), *l2 = hs_loop_new();
+    int ns;
+    hs_edge_flight_t *own, *f;
+    hs_edge_flight_waiter_t *w1, *w2, *w3;
+    assert_int_equal(hs_edge_flight_acquire(&ns, KEY("h /shut"), 11, l1, &own, &w1), 0);
+    assert_null(w1);
+    assert_int_equal(hs_edge_flight_acquire(&ns, KEY("h /shut"), 11, l1, &f, &w1), 0);
+    assert_int_equal(hs_edge_flight_acquire(&ns, KEY("h /shut"), 11, l2, &f, &w2), 0);
+    assert_int_equal(hs_edge_flight_acquire(&ns, KEY("h /shut"), 11, l2, &f, &w3), 0);
+    int n1 = 0, n2 = 0;
+    hs_edge_flight_waiter_bind(w1, count_wake, &n1);
+    hs_edge_flight_waiter_bind(w2, count_wake, &n2);
+    hs_edge_flight_waiter_bind(w3, count_wake, &n2);
+    hs_edge_flight_head_t h = {.status = 200, .clen = 3, .hdr = KEY("A: b\r\n"), .joinable = true};
+    assert_int_equal(hs_edge_flight_head(own, &h), 0); /* a wake queued for each */
+    assert_int_equal(hs_edge_flight_body(own, "abc", 3), 0);
+    /* the owner's thread ends first: its reference is gone */
+    hs_edge_flight_end(own, 0);
+    /* nothing to free while every waiter is still waiting */
+    assert_int_equal(hs_edge_flight_loop_done(l1), 0);
+    /* shutdown of l1: its waiter leaves with its wake queued, the loop never runs again */
+    hs_edge_flight_leave(w1);
+    assert_int_equal(hs_edge_flight_loop_done(l1), 1);
+    assert_int_equal(hs_edge_flight_loop_done(l1), 0);
+    hs_loop_free(l1);
+    assert_int_equal(n1, 0);
+    /* l2 keeps running: its orphan is freed by its own wake, not by l1's end */
+    hs_edge_flight_leave(w2);
+    drain(l2);
+    assert_int_equal(n2, 1); /* w3 was woken, w2 was not */
+    assert_int_equal(hs_edge_flight_loop_done(l2), 0);
+    /* and a waiter still there at shutdown, wake queued again */
+    hs_edge_flight_view_t v;
+    hs_edge_flight_poll(w3, &v);
+    assert_true(v.ended);
+    hs_edge_flight_leave(w3); /* polled: nothing queued, freed at once */
+    assert_int_equal(hs_edge_flight_loop_done(l2), 0);
+    hs_loop_free(l2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_head_body_end_in_order),
         cmocka_unit_test(test_not_joinable_head_unlists),
         cmocka_unit_test(test_owner_on_another_thread),
+        cmocka_unit_test(test_loop_done_frees_waiters_with_queued_wakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
