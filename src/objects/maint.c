@@ -9,7 +9,10 @@
  * go on while they run. Freeing chunks and unlinking files need the
  * exclusive lock (a put must not deduplicate against a chunk being freed,
  * a reader must not lose its files): gc takes it in short steps and
- * releases it between them, fsck --repair holds it for its whole pass.
+ * releases it between them. fsck holds the shared lock while it checks
+ * (and, with --repair, rewrites fragments as heal does and fixes
+ * refcounts), then --repair collects garbage in gc's short exclusive
+ * steps.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -351,8 +354,9 @@ static void next_key(const uint8_t *b, size_t *o, const uint8_t **key, size_t *k
  * commit that ends a zero-ref step (an fsync) falls inside the hold: it
  * must land before a put can see the chunk gone.
  *
- * fsck --repair runs the same steps while it holds the exclusive lock for
- * its whole pass (stepped = false: the lock calls are no-ops).
+ * fsck --repair runs the same steps after its checks; fsck without it
+ * sweeps orphans (counting only) under the shared lock it holds already
+ * (stepped = false: the lock calls are no-ops).
  */
 #define GC_STEP_ITEMS 256
 #define GC_STEP_NS 10000000ull
@@ -852,6 +856,57 @@ int hs_objects_gc(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_repor
     return rc;
 }
 
+/* A refcount fsck found wrong: what the snapshot held, and the truth. */
+typedef struct fix {
+    uint8_t hash[32];
+    uint64_t seen, refs;
+} fix_t;
+
+/* Writes the recounted refcounts, GC_STEP_ITEMS per transaction so that
+ * puts' commits queue behind none for long. It needs only the shared
+ * lock: raising a refcount cannot hurt a put, and one lowered to 0 is
+ * freed later by gc_zero, which re-checks it under the exclusive lock.
+ * Holding the shared lock since the snapshot also means no gc freed a
+ * chunk whose count was too low in between. Puts and deletes did run
+ * since the snapshot: a chunk whose refcount is no longer the one seen
+ * was changed by one of them (or by another fsck) and is left alone,
+ * counted in *moved, since setting it from the snapshot could undo that
+ * change. One whose refcount is unchanged has unchanged truth too (a put
+ * or delete moves both in one transaction), so it is set. */
+static int fsck_fix_refs(gc_run_t *g, const fix_t *fixes, size_t nfix, uint64_t *moved)
+{
+    int rc = 0;
+    for (size_t i = 0; i < nfix && rc == 0;) {
+        hs_kv_txn_t *txn;
+        if ((rc = step_lock(g, true)) < 0) break;
+        if ((rc = hs_kv_txn_begin(g->s->kv, 0, &txn)) < 0) {
+            step_unlock(g);
+            break;
+        }
+        for (size_t items = 0; i < nfix && rc == 0 && !step_full(g, items); items++, i++) {
+            hs__chunk_rec_t cr;
+            if (hs__get_chunk(txn, fixes[i].hash, &cr) < 0) continue;
+            if (cr.refs != fixes[i].seen) {
+                (*moved)++;
+                continue;
+            }
+            cr.refs = fixes[i].refs;
+            rc = hs__put_chunk(txn, fixes[i].hash, &cr);
+            if (rc == 0 && cr.refs == 0) {
+                uint8_t zk[33];
+                rc = hs_kv_put(txn, zk, hs__key_zero(zk, fixes[i].hash), "", 0);
+            }
+        }
+        if (rc == 0)
+            rc = hs_kv_txn_commit(txn);
+        else
+            hs_kv_txn_abort(txn);
+        step_unlock(g);
+        gc_progress(g, "fsck-refs", i, nfix);
+    }
+    return rc;
+}
+
 int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_report_t *rep)
 {
     hs_obj_maint_opts_t none = {0};
@@ -867,12 +922,20 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
     uint64_t problems = 0;
     if (!rep) rep = &dummy;
     memset(rep, 0, sizeof(*rep));
-    int lk = hs__lock(s, o->repair, false);
+    /* Shared: puts and reads go on. A put commits its chunks, refcounts
+     * and manifest in one transaction, so the snapshot below is
+     * consistent; no stripe can be freed while the lock is held (that
+     * needs it exclusive), so stripes listed after the snapshot began
+     * include every stripe it names. */
+    int lk = hs__lock(s, false, false);
     if (lk < 0) return lk;
-    int rc = list_stripes(s, &a, &n);
-    if (rc < 0) goto out;
+    gc_run_t run = {.s = s, .o = o, .lk = -1, .stepped = true};
+    fix_t *fixes = NULL;
+    size_t nfix = 0, cfix = 0;
     /* 1. Recount references from the manifests. */
-    if ((rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn)) < 0) goto out;
+    int rc = hs_kv_txn_begin(s->kv, HS_KV_RDONLY, &txn);
+    if (rc < 0) goto out;
+    if ((rc = list_stripes(s, &a, &n)) < 0) goto out;
     pfx = HS_K_OBJECT;
     if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0) goto out;
     while ((rc = hs_kv_cursor_next(c, &k, &v)) == 0) {
@@ -899,12 +962,6 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
     /* 2. Every chunk: refcount, and its stripe exists and holds it. */
     pfx = HS_K_CHUNK;
     if ((rc = hs_kv_cursor_prefix(txn, &pfx, 1, &c)) < 0) goto out;
-    typedef struct fix {
-        uint8_t hash[32];
-        uint64_t refs;
-    } fix_t;
-    fix_t *fixes = NULL;
-    size_t nfix = 0, cfix = 0;
     while ((rc = hs_kv_cursor_next(c, &k, &v)) == 0) {
         hs__chunk_rec_t cr;
         if (k.len != 33 || hs__chunk_dec(&cr, v.data, v.len) < 0) {
@@ -927,6 +984,7 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
                 fixes = nf;
             }
             memcpy(fixes[nfix].hash, (const uint8_t *)k.data + 1, 32);
+            fixes[nfix].seen = cr.refs;
             fixes[nfix++].refs = want;
         }
         stripe_ent_t *se = find_stripe(a, n, cr.stripe);
@@ -942,64 +1000,54 @@ int hs_objects_fsck(hs_objects_t *s, const hs_obj_maint_opts_t *opts, hs_obj_rep
     hs_kv_cursor_close(c);
     hs_kv_txn_abort(txn);
     txn = NULL;
-    if (rc != HS_EOF) {
-        free(fixes);
-        goto out;
-    }
+    if (rc != HS_EOF) goto out;
     rc = 0;
     for (size_t i = 0; i < refs.cap; i++)
         if (refs.t[i].used && !refs.t[i].seen) rep->chunks_missing++;
-    /* A refcount above the truth only delays reclamation; one below it
-     * could free a live chunk: both are fixed, only the latter is damage. */
-    if (o->repair && nfix > 0) {
-        if ((rc = hs_kv_txn_begin(s->kv, 0, &txn)) == 0) {
-            for (size_t i = 0; i < nfix && rc == 0; i++) {
-                hs__chunk_rec_t cr;
-                if (hs__get_chunk(txn, fixes[i].hash, &cr) < 0) continue;
-                cr.refs = fixes[i].refs;
-                rc = hs__put_chunk(txn, fixes[i].hash, &cr);
-                if (rc == 0 && cr.refs == 0) {
-                    uint8_t zk[33];
-                    rc = hs_kv_put(txn, zk, hs__key_zero(zk, fixes[i].hash), "", 0);
-                }
-            }
-            if (rc == 0)
-                rc = hs_kv_txn_commit(txn);
-            else
-                hs_kv_txn_abort(txn);
-            txn = NULL;
-        }
-    }
-    free(fixes);
-    if (rc < 0) goto out;
-    /* 3. Fragments of every stripe. */
+    /* 3. Fragments of every stripe (rewritten under the shared lock, as
+     * heal does). */
     if ((rc = check_stripes(s, a, n, o, "fsck", o->verify_data, o->repair, rep)) < 0) goto out;
-    /* 4. Orphans and pending garbage. */
-    if (o->repair) {
-        /* the steps of gc, under the exclusive lock fsck holds throughout */
-        hs_obj_report_t g = {0};
-        gc_run_t run = {.s = s, .rep = &g, .lk = -1};
-        if ((rc = gc_zero(&run)) == 0 && (rc = gc_garbage(&run)) == 0)
-            rc = gc_orphans(&run, true);
-        rep->orphans = g.orphans;
-        rep->orphans_removed = g.orphans_removed;
-        rep->chunks_freed = g.chunks_freed;
-        rep->stripes_freed = g.stripes_freed;
-        rep->bytes_freed = g.bytes_freed;
-    } else {
-        gc_run_t run = {.s = s, .rep = rep, .lk = -1};
-        rc = gc_orphans(&run, false);
+    if (!o->repair) {
+        gc_run_t count = {.s = s, .rep = rep, .lk = -1};
+        rc = gc_orphans(&count, false);
+        goto done;
     }
-    problems = rep->chunks_missing + rep->stripes_lost + rep->errors;
+    /* 4. Refcounts, still under the shared lock. A refcount above the
+     * truth only delays reclamation; one below it could free a live chunk:
+     * both are fixed, only the latter is damage. */
+    gc_run_t fixrun = {.s = s, .o = o, .lk = -1};
+    uint64_t moved = 0;
+    if ((rc = fsck_fix_refs(&fixrun, fixes, nfix, &moved)) < 0) goto out;
+    hs__unlock(lk);
+    lk = -1;
+    /* 5. Orphans and pending garbage: gc's steps. */
+    hs_obj_report_t g = {0};
+    run.rep = &g;
+    if ((rc = gc_zero(&run)) == 0 && (rc = gc_garbage(&run)) == 0) rc = gc_orphans(&run, true);
+    rep->orphans = g.orphans;
+    rep->orphans_removed = g.orphans_removed;
+    rep->chunks_freed = g.chunks_freed;
+    rep->stripes_freed = g.stripes_freed;
+    rep->bytes_freed = g.bytes_freed;
+    /* a chunk that changed since the snapshot was left alone: run again */
+    problems += moved;
+done:
+    problems += rep->chunks_missing + rep->stripes_lost + rep->errors;
     if (!o->repair)
         problems += rep->frags_missing + rep->frags_corrupt + rep->refs_fixed;
     else
         problems += (rep->frags_missing + rep->frags_corrupt > rep->frags_rebuilt);
 out:
     if (txn) hs_kv_txn_abort(txn);
+    if (run.lk >= 0) step_unlock(&run);
+    free(fixes);
     free(refs.t);
     free(a);
-    hs__unlock(lk);
+    if (lk >= 0) hs__unlock(lk);
+    if (o->repair)
+        hs_log_debug("objects_fsck", "steps=%llu max_hold_us=%llu rc=%s",
+                     (unsigned long long)run.steps, (unsigned long long)(run.max_hold_ns / 1000),
+                     rc < 0 ? hs_errname(rc) : "ok");
     if (rc < 0) return rc;
     return problems ? HS_ECORRUPT : 0;
 }

@@ -34,6 +34,8 @@ void hs_objects_close(hs_objects_t *s);
 /* Geometry of the store: drives, and D+P of the hot and cold tiers. */
 void hs_objects_geometry(const hs_objects_t *s, int *ndrives, int *hot_d, int *hot_p, int *cold_d,
                          int *cold_p);
+/* The store's largest fragment in bytes, fixed when it was created. */
+uint32_t hs_objects_frag_max(const hs_objects_t *s);
 /* Default D+P for n drives (hot and cold), the table in docs/objects.md. */
 void hs_objects_default_geometry(int n, int *hot_d, int *hot_p, int *cold_d, int *cold_p);
 

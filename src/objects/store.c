@@ -69,6 +69,11 @@ void hs_objects_geometry(const hs_objects_t *s, int *ndrives, int *hot_d, int *h
     *cold_p = s->cold.p;
 }
 
+uint32_t hs_objects_frag_max(const hs_objects_t *s)
+{
+    return s->frag_max;
+}
+
 hs__geom_t hs__tier_geom(const hs_objects_t *s, int tier)
 {
     return tier == HS_TIER_COLD ? s->cold : s->hot;

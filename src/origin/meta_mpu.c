@@ -4,7 +4,8 @@
  * upload index that ListMultipartUploads walks. Completion checks the
  * client's part list, builds the object record (segments = the listed
  * parts in order, the S3 multipart etag) and swaps it in while removing the
- * upload and every part, all in one kv transaction.
+ * upload and every part, all in one kv transaction, which like a PUT's
+ * joins a group commit (hs_kv_group_run).
  */
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -358,23 +359,31 @@ static int mpu_etag(const hs__meta_partrec_t *pr, unsigned n, char out[48])
     return 0;
 }
 
-int hs_meta_mpu_complete(hs_meta_t *m, const char *bucket, const char *upload_id,
-                         const hs_meta_complete_part_t *parts, unsigned n, hs_meta_obj_t **out_rec,
-                         hs_meta_dropped_t *dropped)
+typedef struct complete_job {
+    const char *bucket, *upload_id;
+    const hs_meta_complete_part_t *parts;
+    unsigned n;
+    bool want_rec;
+    hs__meta_partrec_t *pr; /* n entries, scratch */
+    hs_meta_seg_t *segs;    /* n entries, scratch */
+    hs_meta_dropped_t dr;
+    hs_meta_obj_t *out;
+} complete_job_t;
+
+/* The whole check-and-swap of a complete inside one (child) transaction.
+ * It may run on another caller's thread (group commit), so everything it
+ * produces goes into the job and nothing outlives it but dr and out. */
+static int complete_fn(hs_kv_txn_t *txn, void *arg)
 {
-    if (!hs__meta_bucket_ok(bucket)) return HS_ENOBUCKET;
-    if (n == 0 || n > HS_META_PART_MAX) return HS_EINVAL;
-    for (unsigned i = 1; i < n; i++)
-        if (parts[i].number <= parts[i - 1].number) return HS_META_EPARTORDER;
-    hs__meta_partrec_t *pr = malloc((size_t)n * sizeof(*pr));
-    hs_meta_seg_t *segs = malloc((size_t)n * sizeof(*segs));
-    hs_meta_dropped_t dr = {0};
+    complete_job_t *j = arg;
+    const hs_meta_complete_part_t *parts = j->parts;
+    unsigned n = j->n;
+    hs__meta_partrec_t *pr = j->pr;
+    hs_meta_seg_t *segs = j->segs;
     hs_meta_mpu_t *u = NULL;
     uint8_t *enc = NULL;
     size_t enclen = 0;
-    hs_kv_txn_t *txn = NULL;
-    int rc = pr && segs ? hs_kv_txn_begin(m->kv, 0, &txn) : HS_ENOMEM;
-    if (rc == 0) rc = upload_load(txn, bucket, upload_id, &u);
+    int rc = upload_load(txn, j->bucket, j->upload_id, &u);
     uint64_t size = 0;
     for (unsigned i = 0; rc == 0 && i < n; i++) {
         uint8_t k[HS__META_KEY_CAP];
@@ -383,7 +392,7 @@ int hs_meta_mpu_complete(hs_meta_t *m, const char *bucket, const char *upload_id
             rc = HS_META_EBADPART;
             break;
         }
-        rc = hs_kv_get(txn, k, hs__meta_key_part(k, bucket, upload_id, parts[i].number), &v);
+        rc = hs_kv_get(txn, k, hs__meta_key_part(k, j->bucket, j->upload_id, parts[i].number), &v);
         if (rc == HS_ENOENT) rc = HS_META_EBADPART;
         if (rc == 0) rc = hs__meta_part_dec(&pr[i], v.data, v.len);
         if (rc == 0 && !etag_match(parts[i].etag, pr[i].etag)) rc = HS_META_EBADPART;
@@ -411,24 +420,49 @@ int hs_meta_mpu_complete(hs_meta_t *m, const char *bucket, const char *upload_id
         tl = u->keylen > HS__META_HEAD ? u->keylen - HS__META_HEAD : 0;
         rc = hs__meta_obj_enc(&rec, 2 + tl, &enc, &enclen);
     }
-    if (rc == 0) rc = hs__meta_obj_install(txn, bucket, u->key, u->keylen, &rec, enc, enclen, &dr);
-    if (rc == 0) rc = upload_remove(txn, bucket, u, parts, n, &dr);
-    hs_meta_obj_t *out = NULL;
-    if (rc == 0 && out_rec) rc = hs__meta_obj_dec(enc + 2 + tl, enclen - 2 - tl, &out);
-    if (txn) {
-        if (rc == 0) rc = hs_kv_txn_commit(txn);
-        else hs_kv_txn_abort(txn);
-    }
+    if (rc == 0) rc = hs__meta_obj_install(txn, j->bucket, u->key, u->keylen, &rec, enc, enclen, &j->dr);
+    if (rc == 0) rc = upload_remove(txn, j->bucket, u, parts, n, &j->dr);
+    if (rc == 0 && j->want_rec) rc = hs__meta_obj_dec(enc + 2 + tl, enclen - 2 - tl, &j->out);
     free(enc);
     free(u);
-    free(pr);
-    free(segs);
+    return rc;
+}
+
+int hs_meta_mpu_complete(hs_meta_t *m, const char *bucket, const char *upload_id,
+                         const hs_meta_complete_part_t *parts, unsigned n, hs_meta_obj_t **out_rec,
+                         hs_meta_dropped_t *dropped)
+{
+    if (!hs__meta_bucket_ok(bucket)) return HS_ENOBUCKET;
+    if (n == 0 || n > HS_META_PART_MAX) return HS_EINVAL;
+    for (unsigned i = 1; i < n; i++)
+        if (parts[i].number <= parts[i - 1].number) return HS_META_EPARTORDER;
+    complete_job_t j = {
+        .bucket = bucket,
+        .upload_id = upload_id,
+        .parts = parts,
+        .n = n,
+        .want_rec = out_rec != NULL,
+        .pr = malloc((size_t)n * sizeof(hs__meta_partrec_t)),
+        .segs = malloc((size_t)n * sizeof(hs_meta_seg_t)),
+    };
+    /* Group commit, as a PUT's metadata write (docs/design/store.md "Group
+     * commit"): the order of durability is unchanged. Every listed part's
+     * bytes were durable before its part record committed (UploadPart), and
+     * a complete writes no bytes, only records; the child transaction keeps
+     * the swap (object record in, upload and parts out) all-or-nothing on
+     * its own; we return only after the shared commit is durable, and the
+     * caller deletes the dropped objects (unlisted parts, the replaced
+     * object's segments) only after that return. A crash before the shared
+     * commit leaves the upload as it was, unacknowledged and retryable. */
+    int rc = j.pr && j.segs ? hs_kv_group_run(m->kv, complete_fn, &j) : HS_ENOMEM;
+    free(j.pr);
+    free(j.segs);
     if (rc < 0) {
-        hs_meta_dropped_free(&dr);
-        free(out);
+        hs_meta_dropped_free(&j.dr);
+        free(j.out);
         return rc;
     }
-    hs__meta_dropped_move(dropped, &dr);
-    if (out_rec) *out_rec = out;
+    hs__meta_dropped_move(dropped, &j.dr);
+    if (out_rec) *out_rec = j.out;
     return 0;
 }

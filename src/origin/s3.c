@@ -21,6 +21,7 @@
 #include "objects/objects.h"
 #include "origin/s3-int.h"
 #include "origin/s3err.h"
+#include "origin/sigv4-int.h"
 #include "origin/xml.h"
 
 static hs_counter_t *m_ops[OP__COUNT], *m_errors4, *m_errors5;
@@ -40,6 +41,7 @@ void hs__s3_metrics_init(void)
     m_errors5 = hs_counter("hs_origin_errors_total", "class=\"5xx\"", "S3 error answers by class");
     m_seconds = hs_histogram("hs_origin_request_seconds", NULL,
                              "S3 request time, head received to response end");
+    hs__sigv4_key_cache_metrics_init();
     if (getrandom(&reqid_salt, sizeof(reqid_salt), 0) != sizeof(reqid_salt))
         reqid_salt = (uint32_t)time(NULL);
 }

@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "core/err.h"
+#include "core/metrics.h"
 #include "origin/sigv4-int.h"
 #include "origin/sigv4.h"
 
@@ -36,6 +37,9 @@ typedef struct key_cache {
     uint64_t tick;
     key_ent_t e[HS__SIGV4_KEY_SLOTS];
 } key_cache_t;
+
+/* NULL until hs__sigv4_key_cache_metrics_init (unit tests go without). */
+static hs_counter_t *m_hits, *m_misses;
 
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -62,6 +66,14 @@ static key_cache_t *thread_cache(void)
     if (tl_cache)
         (void)pthread_setspecific(cache_key, tl_cache);
     return tl_cache;
+}
+
+void hs__sigv4_key_cache_metrics_init(void)
+{
+    m_hits = hs_counter("hs_origin_sigv4_key_cache_hits_total", NULL,
+                        "SigV4 signing keys found in the per-thread cache");
+    m_misses = hs_counter("hs_origin_sigv4_key_cache_misses_total", NULL,
+                          "SigV4 signing keys derived (not in the per-thread cache)");
 }
 
 void hs__sigv4_key_cache_clear(void)
@@ -93,6 +105,7 @@ int hs__sigv4_cached_key(const char *secret, hs_str_t access_key, hs_str_t date8
             if (same(x, id, access_key, date8, region)) {
                 x->used = ++c->tick;
                 memcpy(out, x->key, 32);
+                if (m_hits) hs_counter_inc(m_hits);
                 return 1;
             }
             if (x->used < victim->used)
@@ -104,6 +117,7 @@ int hs__sigv4_cached_key(const char *secret, hs_str_t access_key, hs_str_t date8
     memset(e, 0, sizeof(*e));
     memcpy(e->date8, date8.base, 8);
     memcpy(e->region, region.base, region.len);
+    if (m_misses) hs_counter_inc(m_misses);
     int rc = hs_sigv4_signing_key(secret, e->date8, e->region, out);
     if (rc || !c) {
         OPENSSL_cleanse(e, sizeof(*e));

@@ -105,6 +105,11 @@ int hs__sigv4_unhex(const char *in, size_t len, uint8_t out[32]);
 int hs__sigv4_cached_key(const char *secret, hs_str_t access_key, hs_str_t date8,
                          hs_str_t region, uint8_t out[32]);
 
+/* Registers the cache's hit and miss counters
+ * (hs_origin_sigv4_key_cache_{hits,misses}_total); lookups before it, or
+ * without it, count nothing. Call once at startup. */
+void hs__sigv4_key_cache_metrics_init(void);
+
 /* Empties this thread's signing-key cache (its keys wiped). */
 void hs__sigv4_key_cache_clear(void);
 

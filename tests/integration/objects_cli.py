@@ -94,6 +94,14 @@ def main():
         sizes = [os.path.getsize(x) for x in f.fragment_files()]
         check(max(sizes) > (1 << 20), "fragments larger than the 1 MiB default: %r" % sizes)
         check(f.report(f.run("fsck"))["errors"] == 0, "fsck clean")
+        # an existing store keeps its fragment size: another value is a
+        # usage error naming the store's value, the same value is fine
+        p = f.run("put", "other", os.path.join(f.scratch, "in"), "--frag-max", "1m", check=False)
+        check(p.returncode == 2 and b"--frag-max" in p.stderr and b"frag_max 2m" in p.stderr
+              and b"fixed at creation" in p.stderr, "changed --frag-max refused: %r" % p.stderr)
+        check(f.run("stat", "other", check=False).returncode == 1, "nothing put by a refused --frag-max")
+        f.run("put", "other", os.path.join(f.scratch, "in"), "--frag-max", "2048k")
+        check(f.get_bytes("other")[1] == data, "same --frag-max accepted")
     finally:
         f.close()
     print("ok")

@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hslib import run, test  # noqa: E402
+from hslib import free_port, http_get, run, test, try_get  # noqa: E402
 from s3lib import AK, SK, Origin, expect_error  # noqa: E402
 
 O = None
@@ -441,6 +441,46 @@ def bucket_default_cache_control_and_headers_for_caches():
     assert st == 304, st
     st, h, _ = raw("GET", "/b-cc/own")
     assert h.get("Cache-Control") == "no-cache", h
+
+
+def key_cache_counts(port):
+    """(hits, misses) of the SigV4 signing-key cache from /metrics."""
+    text = http_get(port, "/metrics").body.decode()
+    got = {}
+    for line in text.splitlines():
+        for what in ("hits", "misses"):
+            name = "hs_origin_sigv4_key_cache_%s_total" % what
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                got[what] = got.get(what, 0) + float(line.rsplit(" ", 1)[1])
+    assert set(got) == {"hits", "misses"}, "key cache counters missing from /metrics"
+    return got["hits"], got["misses"]
+
+
+@test
+def sigv4_key_cache_metrics():
+    aport = free_port()
+    o = Origin(workers=1, extra=("--admin", "127.0.0.1:%d" % aport), name="origin-admin").start()
+    try:
+        for _ in range(200):  # the admin listener may come up just after the S3 one
+            if try_get(aport, "/metrics") == 200:
+                break
+            time.sleep(0.05)
+        assert key_cache_counts(aport) == (0, 0), "exported at 0 before any signed request"
+        c = o.client()
+        c.create_bucket(Bucket="b-keycache")
+        c.put_object(Bucket="b-keycache", Key="k", Body=b"cached key")
+        h0, m0 = key_cache_counts(aport)
+        assert m0 >= 1, "the first signed request derives its key"
+        for _ in range(20):
+            assert c.get_object(Bucket="b-keycache", Key="k")["Body"].read() == b"cached key"
+        h1, m1 = key_cache_counts(aport)
+        # one lookup per signed GET; 20 GETs on fewer threads than that
+        # must find a key some thread derived before
+        assert (h1 + m1) - (h0 + m0) >= 20, (h0, m0, h1, m1)
+        assert h1 > h0, (h0, m0, h1, m1)
+    finally:
+        o.stop()
+        o.cleanup()
 
 
 if __name__ == "__main__":
