@@ -27,7 +27,6 @@
 #define PREFETCH_RING 4     /* stripes remembered as already hinted */
 #define AHEAD_MIN_STRIPES 3 /* a range this long gets read-ahead workers */
 #define LA_RING 1024        /* chunk records looked up ahead of the reader */
-#define HINT_STRIPES 2      /* readahead hints past the stripes named to workers */
 #define VIEW_SLOT HS_EC_MAX /* cfrag: the view is in a read-ahead slot */
 
 struct hs_obj_reader {
@@ -76,14 +75,12 @@ struct hs_obj_reader {
     bool ahead_tried;
     const uint8_t *sdata; /* the current stripe's data, from a slot */
     uint32_t slo, shi;    /* the span of it that was verified */
-    /* records of chunks [la_lo, la_next), la[idx % LA_RING]; look_ahead
+    /* records of chunks [la_lo, la_next), la[idx % LA_RING]; name_ahead
      * has named the stripes of chunks before la_sched to the workers */
     hs__chunk_rec_t *la;
     long la_lo, la_next, la_sched, la_end;
-    uint64_t la_skip; /* stripe whose chunks look_ahead passes by */
+    uint64_t la_skip; /* stripe whose chunks name_ahead passes by */
     uint64_t pend;    /* stripe being gathered, not yet named */
-    long la_hint;     /* chunks before it were considered for hints */
-    uint64_t hinted;  /* the stripe hinted last */
     hs__stripe_rec_t pst;
     uint32_t plo, phi;
 };
@@ -229,6 +226,8 @@ static int ensure_buf(uint8_t **b, size_t *cap, size_t need)
  * A sequential reader also hints the kernel (POSIX_FADV_WILLNEED) for
  * every data fragment of the stripe at once, so cold reads keep all
  * drives busy; the hint is skipped when the fragment is already cached.
+ * A reader with workers gives no hints: its fillers fill the cache with
+ * large folios (ahead.c), which a hint's small folios would pre-empt.
  */
 #define READ_SPAN 4 /* blocks per pread: 256 KiB */
 
@@ -370,7 +369,7 @@ static int chunk_rec(hs_obj_reader_t *r, long idx, hs__chunk_rec_t *c)
  * order it will enter them, each with the span of its data the reader's
  * chunks cover there (so a range or a deduplicated object reads no more
  * than the single-threaded path would). A stripe is named once the chunk
- * after its run is seen, so its span is complete; look_ahead stops when
+ * after its run is seen, so its span is complete; name_ahead stops when
  * every slot is taken, or LA_RING records ahead, and goes on at the next
  * stripe the reader enters. Each chunk is looked up once: the reader
  * takes the records from the ring. A lookup that fails stops it; the
@@ -420,38 +419,6 @@ static void name_ahead(hs_obj_reader_t *r)
         r->pend = 0;
 }
 
-/* Cold reads: the workers keep AHEAD_THREADS stripes' reads in flight;
- * the kernel is asked to read ahead the data fragments of the stripes of
- * the next HINT_STRIPES stripes' worth of the object after the ones
- * named, so more drives' reads are queued at once. The records looked up
- * for it stay in the ring for the reader. */
-static void hint_ahead(hs_obj_reader_t *r)
-{
-    if (r->la_hint < r->la_sched) r->la_hint = r->la_sched;
-    uint64_t to = r->starts[r->la_sched] + HINT_STRIPES * (uint64_t)r->fst.data_len;
-    while (r->la_hint < r->la_end && r->starts[r->la_hint] < to) {
-        if (r->la_hint == r->la_next) {
-            if (r->la_next - r->la_lo >= LA_RING ||
-                hs__get_chunk(r->txn, r->m.chunks[r->la_next].hash, &r->la[r->la_next % LA_RING]) <
-                    0)
-                return;
-            r->la_next++;
-        }
-        uint64_t id = r->la[r->la_hint % LA_RING].stripe;
-        r->la_hint++;
-        hs__stripe_rec_t st;
-        if (id == r->hinted || id == r->fstripe) continue;
-        r->hinted = id;
-        if (hs__get_stripe(r->txn, id, &st) == 0) hint_stripe(r->s, id, &st);
-    }
-}
-
-static void look_ahead(hs_obj_reader_t *r)
-{
-    name_ahead(r);
-    hint_ahead(r);
-}
-
 /* On entering stripe id: starts workers for a long range, takes the
  * stripe from a slot if a worker read it, and names the next stripes. */
 static void ahead_enter(hs_obj_reader_t *r, uint64_t id)
@@ -478,7 +445,7 @@ static void ahead_enter(hs_obj_reader_t *r, uint64_t id)
             r->la_skip = id;
         }
     }
-    look_ahead(r);
+    name_ahead(r);
 }
 
 /* The stored bytes of chunk c: *out is a view into fragment *vfrag when
