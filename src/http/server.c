@@ -368,6 +368,13 @@ static void conn_timer_fire(conn_t *c)
     }
 }
 
+/* Whether the connection takes input now: between requests, or for the
+ * body of the active one when its handler wants it. */
+static bool reads_now(const conn_t *c)
+{
+    return !c->req_active || (c->body_pending && c->body_cb && !c->body_paused);
+}
+
 static void conn_flush(conn_t *c)
 {
     if (c->closed)
@@ -1023,13 +1030,16 @@ static void conn_process(conn_t *c)
         c->timer_kind != T_BODY)
         arm(c, T_BODY, srv->o.body_timeout_ms);
     /* Stop reading while a handler works without wanting the body, so a
-     * level-triggered loop does not spin on pipelined bytes. */
+     * level-triggered loop does not spin on pipelined bytes; but lazily
+     * (conn_io): a client that sends nothing meanwhile, as nearly all do,
+     * costs no epoll_ctl to stop reading and none to start again. */
     unsigned want = c->oq.head ? HS_IO_WRITE : HS_IO_READ;
-    if (c->req_active && !(c->body_pending && c->body_cb && !c->body_paused) && !c->oq.head)
+    if (!reads_now(c) && !c->oq.head)
         want = 0;
     if (c->rd_eof && want == HS_IO_READ)
         want = 0;
-    if (!c->lingering && c->io.events != want && !(c->oq.head))
+    bool lazy = want == 0 && c->req_active && !c->rd_eof && c->io.events == HS_IO_READ;
+    if (!c->lingering && !lazy && c->io.events != want && !(c->oq.head))
         hs_io_modify(srv->loop, &c->io, want);
     if (c->oq.head)
         conn_flush(c);
@@ -1113,8 +1123,14 @@ static void conn_io(hs_loop_t *loop, hs_io_t *io, unsigned events)
     conn_hold(c);
     if (events & HS_IO_WRITE)
         conn_flush(c);
-    if (!c->closed && (events & (HS_IO_READ | HS_IO_ERROR)))
-        conn_read(c);
+    if (!c->closed && (events & (HS_IO_READ | HS_IO_ERROR))) {
+        if (!(events & HS_IO_ERROR) && !c->lingering && !reads_now(c))
+            /* bytes (or a FIN) while the handler works: reading stops
+             * now, resumed when the response ends (see conn_process) */
+            hs_io_modify(c->srv->loop, &c->io, c->io.events & ~HS_IO_READ);
+        else
+            conn_read(c);
+    }
     conn_release(c);
 }
 

@@ -664,6 +664,39 @@ static void test_pipelined_in_order_async_first(void **state)
     cl_free(c);
 }
 
+/* Bytes and a FIN that arrive while the handler works (the server stops
+ * reading only then, not at every request): answered in order afterwards. */
+static void test_pipelined_while_busy(void **state)
+{
+    (void)state;
+    client_t *c = cl_new();
+    resp_t *r = calloc(1, sizeof(*r));
+    SEND(c, "GET /delay?ms=150 HTTP/1.1\r\nHost: t\r\n\r\n");
+    sleep_ms(30);
+    SEND(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    sleep_ms(30);
+    SEND(c, "GET /delay?ms=10 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "delayed 150\n");
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "hello\n");
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "delayed 10\n");
+    /* the same connection again, then a FIN while the handler works */
+    SEND(c, "GET /delay?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n");
+    sleep_ms(30);
+    SEND(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "delayed 100\n");
+    assert_true(cl_response(c, r, false));
+    BODY_IS(r, "hello\n");
+    assert_true(cl_expect_close(c, 3000));
+    resp_free(r);
+    free(r);
+    cl_free(c);
+}
+
 static void test_post_content_length(void **state)
 {
     (void)state;
@@ -1373,6 +1406,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keep_alive_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_in_order_async_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_while_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_content_length, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_large_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_405_large_unread_body, setup, teardown),
