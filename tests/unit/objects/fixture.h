@@ -5,8 +5,11 @@
 #ifndef HS_TEST_OBJECTS_FIXTURE_H
 #define HS_TEST_OBJECTS_FIXTURE_H
 
+#include <dirent.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "objects/objects.h"
 #include "store/tmpdir.h"
@@ -74,6 +77,56 @@ static inline void expect_views(hs_objects_t *s, const char *name, const uint8_t
     assert_int_equal(m, 0);
     assert_int_equal(at, want);
     hs_obj_get_close(r);
+}
+
+/* Stores p[0, n) as name; returns the first failing call's code. */
+static inline int obj_put(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)
+{
+    hs_obj_writer_t *w;
+    int rc = hs_obj_put_begin(s, name, NULL, &w);
+    if (rc < 0) return rc;
+    if ((rc = hs_obj_put_write(w, p, n)) < 0) {
+        hs_obj_put_abort(w);
+        return rc;
+    }
+    return hs_obj_put_commit(w, NULL);
+}
+
+/* Reads all of name with hs_obj_read and checks it is exactly p[0, n). */
+static inline void expect_read(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)
+{
+    hs_obj_reader_t *r;
+    uint8_t *b = malloc(n + 1);
+    size_t at = 0;
+    long k;
+    assert_int_equal(hs_obj_get_open(s, name, 0, UINT64_MAX, &r), 0);
+    while ((k = hs_obj_read(r, b + at, n + 1 - at)) > 0)
+        at += (size_t)k;
+    hs_obj_get_close(r);
+    assert_int_equal(k, 0);
+    assert_int_equal(at, n);
+    assert_memory_equal(b, p, n);
+    free(b);
+}
+
+/* Calls fn(path, index) on every fragment file of the store in dir. */
+static inline void each_frag(void (*fn)(const char *path, int index))
+{
+    for (int d = 0; d < 6; d++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/drives/d%02d", dir, d);
+        DIR *dd = opendir(path);
+        assert_non_null(dd);
+        struct dirent *de;
+        while ((de = readdir(dd))) {
+            const char *dot = strrchr(de->d_name, '.');
+            if (de->d_name[0] == '.' || !dot || strchr(dot, 't')) continue;
+            char f[1024];
+            snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+            fn(f, atoi(dot + 1));
+        }
+        closedir(dd);
+    }
 }
 
 #endif

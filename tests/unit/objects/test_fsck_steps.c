@@ -25,34 +25,6 @@
 #define NKEEP 12
 #define NGONE 40
 
-static int put(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)
-{
-    hs_obj_writer_t *w;
-    int rc = hs_obj_put_begin(s, name, NULL, &w);
-    if (rc < 0) return rc;
-    if ((rc = hs_obj_put_write(w, p, n)) < 0) {
-        hs_obj_put_abort(w);
-        return rc;
-    }
-    return hs_obj_put_commit(w, NULL);
-}
-
-static void expect_object(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)
-{
-    hs_obj_reader_t *r;
-    uint8_t *b = malloc(n + 1);
-    size_t at = 0;
-    long k;
-    assert_int_equal(hs_obj_get_open(s, name, 0, UINT64_MAX, &r), 0);
-    while ((k = hs_obj_read(r, b + at, n + 1 - at)) > 0)
-        at += (size_t)k;
-    hs_obj_get_close(r);
-    assert_int_equal(k, 0);
-    assert_int_equal(at, n);
-    assert_memory_equal(b, p, n);
-    free(b);
-}
-
 #define NPHASES 5
 static const char *phases[NPHASES] = {"fsck", "fsck-refs", "gc-zero", "gc-garbage", "gc-orphans"};
 
@@ -74,7 +46,7 @@ static void *probe_put(void *arg)
     char name[32];
     snprintf(name, sizeof(name), "probe/%d", p->ph);
     uint8_t *b = rnd(30000 + (size_t)p->ph, 800 + (uint64_t)p->ph);
-    p->rc = put(p->s, name, b, 30000 + (size_t)p->ph);
+    p->rc = obj_put(p->s, name, b, 30000 + (size_t)p->ph);
     free(b);
     return NULL;
 }
@@ -139,13 +111,13 @@ static void test_puts_complete_during_fsck_repair(void **state)
         sizes[i] = 20000 + (size_t)i * 7000;
         uint8_t *p = rnd(sizes[i], 100 + (uint64_t)i);
         snprintf(name, sizeof(name), "keep/%d", i);
-        assert_int_equal(put(s, name, p, sizes[i]), 0);
+        assert_int_equal(obj_put(s, name, p, sizes[i]), 0);
         free(p);
     }
     for (int i = 0; i < NGONE; i++) {
         uint8_t *p = rnd(3000 + (size_t)i, 5000 + (uint64_t)i);
         snprintf(name, sizeof(name), "gone/%d", i);
-        assert_int_equal(put(s, name, p, 3000 + (size_t)i), 0);
+        assert_int_equal(obj_put(s, name, p, 3000 + (size_t)i), 0);
         assert_int_equal(hs_obj_delete(s, name), 0);
         free(p);
     }
@@ -161,7 +133,7 @@ static void test_puts_complete_during_fsck_repair(void **state)
     for (int i = 0; i < NGONE; i++) {       /* and garbage for gc's phases */
         uint8_t *p = rnd(4000 + (size_t)i, 9000 + (uint64_t)i);
         snprintf(name, sizeof(name), "gone2/%d", i);
-        assert_int_equal(put(s, name, p, 4000 + (size_t)i), 0);
+        assert_int_equal(obj_put(s, name, p, 4000 + (size_t)i), 0);
         assert_int_equal(hs_obj_delete(s, name), 0);
         free(p);
     }
@@ -198,13 +170,13 @@ static void test_puts_complete_during_fsck_repair(void **state)
     for (int i = 0; i < NKEEP; i++) {
         uint8_t *p = rnd(sizes[i], 100 + (uint64_t)i);
         snprintf(name, sizeof(name), "keep/%d", i);
-        expect_object(s, name, p, sizes[i]);
+        expect_read(s, name, p, sizes[i]);
         free(p);
     }
     for (int i = 0; i < NPHASES; i++) {
         uint8_t *p = rnd(30000 + (size_t)i, 800 + (uint64_t)i);
         snprintf(name, sizeof(name), "probe/%d", i);
-        expect_object(s, name, p, 30000 + (size_t)i);
+        expect_read(s, name, p, 30000 + (size_t)i);
         free(p);
     }
     /* a gc now frees nothing a kept object needs */
@@ -212,7 +184,7 @@ static void test_puts_complete_during_fsck_repair(void **state)
     for (int i = 0; i < NKEEP; i++) {
         uint8_t *p = rnd(sizes[i], 100 + (uint64_t)i);
         snprintf(name, sizeof(name), "keep/%d", i);
-        expect_object(s, name, p, sizes[i]);
+        expect_read(s, name, p, sizes[i]);
         free(p);
     }
     hs_objects_close(s);

@@ -25,34 +25,6 @@ static hs_objects_t *open_store(void)
     return open_sized(16384, 262144);
 }
 
-static int put(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)
-{
-    hs_obj_writer_t *w;
-    int rc = hs_obj_put_begin(s, name, NULL, &w);
-    if (rc < 0) return rc;
-    if ((rc = hs_obj_put_write(w, p, n)) < 0) {
-        hs_obj_put_abort(w);
-        return rc;
-    }
-    return hs_obj_put_commit(w, NULL);
-}
-
-static void expect_object(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)
-{
-    hs_obj_reader_t *r;
-    uint8_t *b = malloc(n + 1);
-    size_t at = 0;
-    long k;
-    assert_int_equal(hs_obj_get_open(s, name, 0, UINT64_MAX, &r), 0);
-    while ((k = hs_obj_read(r, b + at, n + 1 - at)) > 0)
-        at += (size_t)k;
-    hs_obj_get_close(r);
-    assert_int_equal(k, 0);
-    assert_int_equal(at, n);
-    assert_memory_equal(b, p, n);
-    free(b);
-}
-
 /* Objects put by the test while gc runs: names and sizes, content from
  * rnd(size, seed). */
 #define MAXPUTS 4096
@@ -85,7 +57,7 @@ static void put_logged(ctx_t *c, const char *prefix, size_t n, uint64_t seed)
     assert_true(i < MAXPUTS);
     snprintf(name, sizeof(name), "%s/%d", prefix, i);
     uint8_t *p = rnd(n, seed);
-    assert_int_equal(put(c->s, name, p, n), 0);
+    assert_int_equal(obj_put(c->s, name, p, n), 0);
     free(p);
     pthread_mutex_lock(&c->log.mu);
     memcpy(c->log.names[i], name, sizeof(name));
@@ -113,7 +85,7 @@ static void *probe_put(void *arg)
     put_logged(c, "probe", 70000, 500000 + (uint64_t)c->probes);
     /* and one that deduplicates against the chunks of a stripe that gc
      * compacts */
-    assert_int_equal(put(c->s, "part-again", c->part, c->part_len), 0);
+    assert_int_equal(obj_put(c->s, "part-again", c->part, c->part_len), 0);
     return NULL;
 }
 
@@ -151,7 +123,7 @@ static void test_puts_complete_during_gc(void **state)
     for (int i = 0; i < NGARB; i++) {
         uint8_t *p = rnd(2000 + (size_t)i, 7000 + (uint64_t)i);
         snprintf(name, sizeof(name), "garb/%d", i);
-        assert_int_equal(put(s, name, p, 2000 + (size_t)i), 0);
+        assert_int_equal(obj_put(s, name, p, 2000 + (size_t)i), 0);
         free(p);
     }
     for (int i = 0; i < NGARB; i++) {
@@ -161,10 +133,10 @@ static void test_puts_complete_during_gc(void **state)
     /* a stripe left mostly dead: "part" shares the first chunks of "mix" */
     size_t mix_len = 900000;
     uint8_t *mix = rnd(mix_len, 42);
-    assert_int_equal(put(s, "mix", mix, mix_len), 0);
+    assert_int_equal(obj_put(s, "mix", mix, mix_len), 0);
     c.part = mix;
     c.part_len = 120000;
-    assert_int_equal(put(s, "part", mix, c.part_len), 0);
+    assert_int_equal(obj_put(s, "part", mix, c.part_len), 0);
     assert_int_equal(hs_obj_delete(s, "mix"), 0);
     /* objects that stay */
     for (int i = 0; i < 20; i++)
@@ -213,11 +185,11 @@ static void test_puts_complete_during_gc(void **state)
     assert_int_equal(fr.frags_missing, 0);
     for (int i = 0; i < c.log.n; i++) {
         uint8_t *p = rnd(c.log.sizes[i], c.log.seeds[i]);
-        expect_object(s, c.log.names[i], p, c.log.sizes[i]);
+        expect_read(s, c.log.names[i], p, c.log.sizes[i]);
         free(p);
     }
-    expect_object(s, "part", mix, c.part_len);
-    expect_object(s, "part-again", mix, c.part_len);
+    expect_read(s, "part", mix, c.part_len);
+    expect_read(s, "part-again", mix, c.part_len);
     assert_int_equal(hs_obj_stat(s, "garb/0", &(hs_obj_info_t){0}), HS_ENOENT);
     /* a second gc finds only what the last puts' deletes left */
     assert_int_equal(hs_objects_gc(s, NULL, &rep), 0);
@@ -236,7 +208,7 @@ static void test_nonblock_gives_way(void **state)
     (void)state;
     hs_objects_t *s = open_store();
     uint8_t *p = rnd(50000, 3);
-    assert_int_equal(put(s, "a", p, 50000), 0);
+    assert_int_equal(obj_put(s, "a", p, 50000), 0);
     assert_int_equal(hs_obj_delete(s, "a"), 0);
     hs_obj_writer_t *w;
     assert_int_equal(hs_obj_put_begin(s, "b", NULL, &w), 0);
@@ -251,7 +223,7 @@ static void test_nonblock_gives_way(void **state)
      * queued at 0, so nothing is freed and "b" reads back */
     assert_int_equal(hs_objects_gc(s, &mo, &rep), 0);
     assert_int_equal(rep.chunks_freed, 0);
-    expect_object(s, "b", p, 50000);
+    expect_read(s, "b", p, 50000);
     assert_int_equal(hs_obj_delete(s, "b"), 0);
     assert_int_equal(hs_objects_gc(s, &mo, &rep), 0);
     assert_true(rep.chunks_freed > 0);

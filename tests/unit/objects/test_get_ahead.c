@@ -182,26 +182,6 @@ static void test_stripes_entered_again(void **state)
     hs_objects_close(s);
 }
 
-/* Calls fn(path, index) on every fragment file. */
-static void each_frag(void (*fn)(const char *path, int index))
-{
-    for (int d = 0; d < 6; d++) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s/drives/d%02d", dir, d);
-        DIR *dd = opendir(path);
-        assert_non_null(dd);
-        struct dirent *de;
-        while ((de = readdir(dd))) {
-            const char *dot = strrchr(de->d_name, '.');
-            if (de->d_name[0] == '.' || !dot || strchr(dot, 't')) continue;
-            char f[1024];
-            snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
-            fn(f, atoi(dot + 1));
-        }
-        closedir(dd);
-    }
-}
-
 static int flips, hits, phase;
 
 static uint32_t le32_at(const uint8_t *b)

@@ -39,42 +39,6 @@ static void put(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)
     assert_int_equal(hs_obj_put_commit(w, NULL), 0);
 }
 
-static void expect_all(hs_objects_t *s, const char *name, const uint8_t *p, size_t n)
-{
-    hs_obj_reader_t *r;
-    uint8_t *b = malloc(n + 1);
-    assert_int_equal(hs_obj_get_open(s, name, 0, UINT64_MAX, &r), 0);
-    size_t got = 0;
-    long k;
-    while ((k = hs_obj_read(r, b + got, (1u << 20) + 1)) > 0)
-        got += (size_t)k;
-    hs_obj_get_close(r);
-    assert_int_equal(k, 0);
-    assert_int_equal(got, n);
-    assert_memory_equal(b, p, n);
-    free(b);
-}
-
-/* Calls fn(path, index) on every fragment file. */
-static void each_frag(void (*fn)(const char *path, int index))
-{
-    for (int d = 0; d < 6; d++) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s/drives/d%02d", dir, d);
-        DIR *dd = opendir(path);
-        assert_non_null(dd);
-        struct dirent *de;
-        while ((de = readdir(dd))) {
-            const char *dot = strrchr(de->d_name, '.');
-            if (de->d_name[0] == '.' || !dot || strchr(dot, 't')) continue;
-            char f[1024];
-            snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
-            fn(f, atoi(dot + 1));
-        }
-        closedir(dd);
-    }
-}
-
 /* Pages of the file in the page cache (mincore of a mapping: no I/O). */
 static size_t cached_pages(const char *path, size_t *total)
 {
@@ -128,16 +92,16 @@ static void test_uncached_fragments_are_filled(void **state)
     data_frags = data_cached = data_uncached = 0;
     each_frag(count);
     bool evicted = data_uncached == data_frags; /* not on every file system */
-    expect_all(s, "o", p, n);
+    expect_read(s, "o", p, n);
     data_frags = data_cached = data_uncached = 0;
     each_frag(count);
     assert_true(data_frags >= 32);
     /* the workers filled (or read) every data fragment whole */
     if (evicted) assert_int_equal(data_cached, data_frags);
     /* and again, cached now, and after a second eviction */
-    expect_all(s, "o", p, n);
+    expect_read(s, "o", p, n);
     each_frag(evict);
-    expect_all(s, "o", p, n);
+    expect_read(s, "o", p, n);
     uint64_t det, rep;
     hs_objects_counters(s, &det, &rep);
     assert_int_equal(det, 0);
@@ -189,7 +153,7 @@ static void test_bad_uncached_fragments_are_caught(void **state)
     assert_true(flips >= 8);
     each_frag(evict);
     /* the right bytes, every bad fragment found and rewritten */
-    expect_all(s, "o", p, n);
+    expect_read(s, "o", p, n);
     uint64_t det, rep;
     hs_objects_counters(s, &det, &rep);
     assert_true(rep >= (uint64_t)flips);
@@ -198,7 +162,7 @@ static void test_bad_uncached_fragments_are_caught(void **state)
     assert_int_equal(hs_objects_fsck(s, &o, &rp), 0);
     assert_int_equal(rp.frags_corrupt + rp.frags_missing, 0);
     each_frag(evict);
-    expect_all(s, "o", p, n);
+    expect_read(s, "o", p, n);
     free(p);
     hs_objects_close(s);
 }

@@ -595,7 +595,7 @@ static void frag_geom(const char *path, uint32_t *hdr_len, uint32_t *frag_len)
 }
 
 /* Calls fn on every fragment file of drive i. */
-static void each_frag(int i, void (*fn)(const char *path))
+static void drive_files(int i, void (*fn)(const char *path))
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/drives/d%02d", dir, i);
@@ -630,7 +630,7 @@ static void flip_last_blocks(int index)
     flipped = 0;
     flip_index = index;
     for (int i = 0; i < 6; i++)
-        each_frag(i, flip_last_block);
+        drive_files(i, flip_last_block);
     assert_true(flipped > 0);
 }
 
@@ -692,7 +692,7 @@ static void test_reader_during_heal(void **state)
     at += (size_t)k;
     /* a drive is lost and healed (fragments renamed into place) while the
      * reader is in the middle of the object */
-    each_frag(0, unlink_file);
+    drive_files(0, unlink_file);
     hs_obj_report_t rep;
     assert_int_equal(hs_objects_heal(s, NULL, &rep), 0);
     assert_true(rep.frags_rebuilt > 0);
