@@ -331,6 +331,16 @@ static void assert_file_body(hs_edge_obj_t *o, const char *want, size_t len)
     free(got_b);
 }
 
+/* len bytes base, base + 1, ... wrapping every mod, NUL-terminated. */
+static char *pattern(size_t len, char base, unsigned mod)
+{
+    char *p = malloc(len + 1);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (char)(base + i % mod);
+    p[len] = '\0';
+    return p;
+}
+
 static void test_open_on_loop(void **state)
 {
     (void)state;
@@ -338,10 +348,7 @@ static void test_open_on_loop(void **state)
     d = hs_edge_disk_new(dir, 1 << 22, loop, pool, on_ready, NULL, &err);
     assert_true(run_until(ready));
     size_t big_len = 100 * 1024;
-    char *big = malloc(big_len + 1);
-    for (size_t i = 0; i < big_len; i++)
-        big[i] = (char)('a' + i % 23);
-    big[big_len] = '\0';
+    char *big = pattern(big_len, 'a', 23);
     hs_edge_obj_t *o = mk(big, "ETag: \"b\"\r\n");
     hs_edge_disk_store(d, K("h /big"), HS_STR_NULL, HS_STR_NULL, o);
     hs_edge_obj_unref(o);
@@ -429,10 +436,7 @@ static void test_refresh_after_304(void **state)
     d = hs_edge_disk_new(dir, 1 << 22, loop, pool, on_ready, NULL, &err);
     assert_true(run_until(ready));
     size_t big_len = 100 * 1024;
-    char *big = malloc(big_len + 1);
-    for (size_t i = 0; i < big_len; i++)
-        big[i] = (char)('A' + i % 29);
-    big[big_len] = '\0';
+    char *big = pattern(big_len, 'A', 29);
     hs_edge_obj_t *o = mk(big, "ETag: \"r\"\r\nX-V: 1\r\n");
     o->meta.lifetime = 1;
     hs_edge_disk_store(d, K("h /r"), HS_STR_NULL, HS_STR_NULL, o);
