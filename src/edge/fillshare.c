@@ -50,8 +50,11 @@ struct hs_edge_flight_waiter {
 struct hs_edge_flight {
     atomic_uint refs;
     const void *ns;
-    char *key;
-    size_t keylen;
+    char *key;     /* the key, then (a revalidation) the version's etag,
+                    * last-modified and sec */
+    size_t keylen; /* all of it */
+    size_t vlen[3]; /* a revalidation: etag, last-modified, sec lengths */
+    bool reval;
     uint64_t hash;
     hs_edge_flight_t *hnext; /* shard chain */
     bool listed;             /* shard lock */
@@ -171,15 +174,32 @@ unsigned hs_edge_flight_listed(void)
     return atomic_load(&nlisted);
 }
 
-static hs_edge_flight_t *flight_new(const void *ns, hs_str_t key, uint64_t hash)
+/* key and, for a revalidation (v not NULL), the version, as one string. */
+static hs_edge_flight_t *flight_new(const void *ns, hs_str_t key, const hs_edge_flight_version_t *v,
+                                    uint64_t hash)
 {
+    size_t n = key.len + (v ? v->etag.len + v->last_modified.len + v->sec.len : 0);
     hs_edge_flight_t *f = calloc(1, sizeof(*f));
-    if (!f || !(f->key = malloc(key.len ? key.len : 1))) {
+    if (!f || !(f->key = malloc(n ? n : 1))) {
         free(f);
         return NULL;
     }
-    memcpy(f->key, key.base, key.len);
-    f->keylen = key.len;
+    char *p = f->key;
+    hs_str_t parts[4] = {key};
+    if (v) {
+        parts[1] = v->etag;
+        parts[2] = v->last_modified;
+        parts[3] = v->sec;
+        for (unsigned i = 0; i < 3; i++)
+            f->vlen[i] = parts[i + 1].len;
+        f->reval = true;
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        if (parts[i].len)
+            memcpy(p, parts[i].base, parts[i].len);
+        p += parts[i].len;
+    }
+    f->keylen = n;
     f->ns = ns;
     f->hash = hash;
     atomic_init(&f->refs, 1);
@@ -187,8 +207,29 @@ static hs_edge_flight_t *flight_new(const void *ns, hs_str_t key, uint64_t hash)
     return f;
 }
 
-int hs_edge_flight_acquire(const void *ns, hs_str_t key, uint64_t hash, hs_loop_t *loop,
-                           hs_edge_flight_t **out, hs_edge_flight_waiter_t **wout)
+/* The lengths apart from the bytes: ("a", "bc") and ("ab", "c") differ. */
+static bool flight_matches(const hs_edge_flight_t *f, const void *ns, hs_str_t key,
+                           const hs_edge_flight_version_t *v, uint64_t hash)
+{
+    if (f->hash != hash || f->ns != ns || f->reval != (v != NULL))
+        return false;
+    if (!v)
+        return f->keylen == key.len && memcmp(f->key, key.base, key.len) == 0;
+    hs_str_t parts[4] = {key, v->etag, v->last_modified, v->sec};
+    size_t off = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        if (i && f->vlen[i - 1] != parts[i].len)
+            return false;
+        if (off + parts[i].len > f->keylen ||
+            (parts[i].len && memcmp(f->key + off, parts[i].base, parts[i].len) != 0))
+            return false;
+        off += parts[i].len;
+    }
+    return off == f->keylen;
+}
+
+static int acquire(const void *ns, hs_str_t key, const hs_edge_flight_version_t *v, uint64_t hash,
+                   hs_loop_t *loop, hs_edge_flight_t **out, hs_edge_flight_waiter_t **wout)
 {
     *out = NULL;
     *wout = NULL;
@@ -198,8 +239,7 @@ int hs_edge_flight_acquire(const void *ns, hs_str_t key, uint64_t hash, hs_loop_
     shard_t *s = shard_of(hash);
     pthread_mutex_lock(&s->mu);
     hs_edge_flight_t *f = *bucket_of(s, hash);
-    while (f && !(f->hash == hash && f->ns == ns && f->keylen == key.len &&
-                  memcmp(f->key, key.base, key.len) == 0))
+    while (f && !flight_matches(f, ns, key, v, hash))
         f = f->hnext;
     if (f) {
         atomic_fetch_add(&f->refs, 1);
@@ -217,7 +257,7 @@ int hs_edge_flight_acquire(const void *ns, hs_str_t key, uint64_t hash, hs_loop_
         return 0;
     }
     free(w);
-    if (!(f = flight_new(ns, key, hash))) {
+    if (!(f = flight_new(ns, key, v, hash))) {
         pthread_mutex_unlock(&s->mu);
         return HS_ENOMEM;
     }
@@ -229,6 +269,19 @@ int hs_edge_flight_acquire(const void *ns, hs_str_t key, uint64_t hash, hs_loop_
     pthread_mutex_unlock(&s->mu);
     *out = f;
     return 0;
+}
+
+int hs_edge_flight_acquire(const void *ns, hs_str_t key, uint64_t hash, hs_loop_t *loop,
+                           hs_edge_flight_t **out, hs_edge_flight_waiter_t **wout)
+{
+    return acquire(ns, key, NULL, hash, loop, out, wout);
+}
+
+int hs_edge_flight_acquire_reval(const void *ns, hs_str_t key, const hs_edge_flight_version_t *v,
+                                 uint64_t hash, hs_loop_t *loop, hs_edge_flight_t **out,
+                                 hs_edge_flight_waiter_t **wout)
+{
+    return acquire(ns, key, v, hash, loop, out, wout);
 }
 
 void hs_edge_flight_waiter_bind(hs_edge_flight_waiter_t *w, void (*wake)(void *), void *arg)

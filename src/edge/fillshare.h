@@ -6,7 +6,9 @@
  * other threads wait on it: the owner publishes the head, every body
  * chunk (refcounted, sent by reference from the waiters' output queues)
  * and the end, and each waiter thread is woken on its own loop through
- * hs_loop_post. See docs/design/edge-coalescing.md.
+ * hs_loop_post. Revalidations of one stored version share the same way
+ * (hs_edge_flight_acquire_reval); a 304 is published as a head of status
+ * 304. See docs/design/edge-coalescing.md.
  *
  * Thread rules: an owner's calls come from its thread; a waiter's calls
  * (and its wake callback) run on the loop it registered with.
@@ -35,7 +37,22 @@ typedef struct hs_edge_flight_head {
     hs_edge_meta_t meta;
     bool joinable;       /* shared and being stored: body chunks follow */
     bool pass;           /* uncacheable: hit-for-miss applies */
+    /* When the owner's request was sent: a revalidation's 304 (status 304,
+     * hdr its fields as received but the hop-by-hop ones, Date and Age
+     * included) is merged by each waiter into its own stored copy, whose
+     * freshness counts from this time. */
+    int64_t request_time;
 } hs_edge_flight_head_t;
+
+/*
+ * The stored version a revalidation flight is for: the validators sent
+ * (ETag, Last-Modified) and the variant's secondary key. Threads holding
+ * different versions never share a flight (a 304 confirms only the
+ * version asked about), and a revalidation never shares a cold miss's.
+ */
+typedef struct hs_edge_flight_version {
+    hs_str_t etag, last_modified, sec;
+} hs_edge_flight_version_t;
 
 /* What a waiter sees when it polls (valid until it leaves). */
 typedef struct hs_edge_flight_view {
@@ -55,6 +72,15 @@ typedef struct hs_edge_flight_view {
  */
 int hs_edge_flight_acquire(const void *ns, hs_str_t key, uint64_t hash, hs_loop_t *loop,
                            hs_edge_flight_t **f, hs_edge_flight_waiter_t **w);
+
+/*
+ * hs_edge_flight_acquire for the revalidation of the stored version v of
+ * key: matches only flights of the same ns, key and version (byte for
+ * byte). Returns 0 or HS_ENOMEM.
+ */
+int hs_edge_flight_acquire_reval(const void *ns, hs_str_t key, const hs_edge_flight_version_t *v,
+                                 uint64_t hash, hs_loop_t *loop, hs_edge_flight_t **f,
+                                 hs_edge_flight_waiter_t **w);
 
 /* Sets the waiter's wake callback; called on the waiter's loop thread. */
 void hs_edge_flight_waiter_bind(hs_edge_flight_waiter_t *w, void (*wake)(void *arg), void *arg);

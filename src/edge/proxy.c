@@ -9,10 +9,11 @@
  * URLs recently found uncacheable) and waiters released from a shared fill
  * whose answer could not be shared (RFC 9111 4: an uncacheable response
  * must not answer other requests) or whose Vary does not match them.
- * A cold miss is also shared with the other worker threads through the
- * process-wide registry of fillshare.h: the first thread to miss fetches,
- * the others stand a "remote" fill in their table that replays its head,
- * body and end (see docs/design/edge-coalescing.md).
+ * A cold miss, and the revalidation of one stored version, is also shared
+ * with the other worker threads through the process-wide registry of
+ * fillshare.h: the first thread fetches, the others stand a "remote" fill
+ * in their table that replays its head, body and end, or merges its 304
+ * into their own copy (see docs/design/edge-coalescing.md).
  *
  * Re-entrancy: ending a response can make the server start the next
  * pipelined request of that connection at once, which may join or look up
@@ -747,6 +748,44 @@ static void head_to_subs(fill_t *f, hs_str_t etag, hs_str_t lastmod)
     }
 }
 
+/* stale-if-error (RFC 5861 4): the subscribers it allows get the stale
+ * object. */
+static void serve_stale_if_error(fill_t *f)
+{
+    int64_t now = hs__edge_wall(f->p);
+    for (rq_t *r = f->subs, *next; r; r = next) {
+        next = r->snext;
+        if (hs_edge_stale_if_error(&f->stale->meta, &r->cc, now)) {
+            sub_del(r);
+            hs__edge_serve_obj(r, f->stale, L_STALE);
+        }
+    }
+}
+
+/* Owner of a revalidation flight: the 304 (its fields, without the
+ * hop-by-hop ones) goes to the other threads, each merging it into its
+ * own copy; the flight ends with it. */
+static void publish_304(fill_t *f, const hs_http_msg_t *resp)
+{
+    char *b = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    for (unsigned i = 0; i < resp->num_headers && rc == 0; i++)
+        if (!hop_by_hop(resp->headers[i].name, resp))
+            rc = hdr_append(&b, &len, &cap, resp->headers[i].name, resp->headers[i].value);
+    hs_edge_flight_head_t h = {
+        .status = 304,
+        .clen = 0,
+        .hdr = {b, len},
+        .request_time = f->request_time,
+    };
+    if (rc == 0)
+        rc = hs_edge_flight_head(f->flight, &h);
+    free(b);
+    hs_edge_flight_end(f->flight, rc); /* out of memory: the waiters ask for themselves */
+    f->flight = NULL;
+}
+
 /* Owner of a flight: other threads' waiters get the head; an answer they
  * may not share (or that is not kept whole) releases them at once. */
 static void publish_head(fill_t *f, bool pass)
@@ -761,6 +800,7 @@ static void publish_head(fill_t *f, bool pass)
         .meta = f->meta,
         .joinable = f->shareable && f->storing,
         .pass = pass,
+        .request_time = f->request_time,
     };
     int rc = hs_edge_flight_head(f->flight, &h);
     if (rc != 0 || !h.joinable) {
@@ -795,6 +835,8 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
         /* Revalidated: every subscriber gets the updated stored object. */
         fill_unlist(f);
         f->merged = true;
+        if (f->flight)
+            publish_304(f, resp);
         if (merge_304(f, resp) == 0) {
             /* the disk entry too: an object sent from its file lives
              * nowhere else, and a restart reads the file's freshness */
@@ -816,15 +858,8 @@ static void on_head(void *ctx, const hs_http_msg_t *resp)
         return;
     }
     if (f->stale && resp->status >= 500) {
-        /* stale-if-error (RFC 5861 4): those allowed get the stale object. */
         fill_unlist(f);
-        for (rq_t *r = f->subs, *next; r; r = next) {
-            next = r->snext;
-            if (hs_edge_stale_if_error(&f->stale->meta, &r->cc, now)) {
-                sub_del(r);
-                hs__edge_serve_obj(r, f->stale, L_STALE);
-            }
-        }
+        serve_stale_if_error(f);
     }
 
     /* What the response allows by itself, and for this fill's own request
@@ -1172,7 +1207,8 @@ static void block_validators(const fill_t *f, hs_str_t *etag, hs_str_t *lastmod)
  * thread fetches: this thread's misses join it like a local fill, and it
  * replays the owner's head, body chunks (sent by reference) and end as if
  * they came from the origin, keeping the body to store in this thread's
- * tiers. */
+ * tiers. A remote fill of a revalidation holds this thread's stale copy:
+ * a 304 is merged into it, an error falls back on it (stale-if-error). */
 
 /* Releases every subscriber not yet answered: each fetches for itself. */
 static void release_unstarted(fill_t *f)
@@ -1184,8 +1220,49 @@ static void release_unstarted(fill_t *f)
     }
 }
 
+/* A revalidation flight's 304: merged into this thread's own stale copy
+ * (and its disk entry) as the owner does with its own, with the owner's
+ * request time; every subscriber gets it. */
+static void remote_revalidated(fill_t *f, const hs_edge_flight_head_t *h)
+{
+    proxy_t *p = f->p;
+    fill_unlist(f);
+    f->merged = true;
+    f->shareable = false; /* remote_pump leaves the flight: nothing follows */
+    f->request_time = h->request_time;
+    int rc = HS_ENOMEM;
+    hs_http_header_t *fields = calloc(MAX_FWD_HEADERS * 2, sizeof(*fields));
+    if (fields) {
+        hs_http_msg_t resp = {
+            .status = 304,
+            .headers = fields,
+            .num_headers = block_fields(h->hdr.base, h->hdr.len, fields, MAX_FWD_HEADERS * 2),
+        };
+        rc = merge_304(f, &resp);
+        free(fields);
+    }
+    if (rc == 0 && p->disk)
+        hs_edge_disk_refresh(p->disk, (hs_str_t){f->key, f->keylen}, &f->rmsg, f->stale);
+    rq_t *r;
+    while ((r = f->subs)) {
+        sub_del(r);
+        if (rc == 0)
+            hs__edge_serve_obj(r, f->stale, L_REVALIDATED);
+        else
+            hs__edge_respond_error(r, 502, "out of memory", L_REVALIDATED);
+    }
+}
+
 static void remote_head(fill_t *f, const hs_edge_flight_head_t *h)
 {
+    if (f->stale && h->status == 304) {
+        f->got_head = true;
+        f->status = 304;
+        remote_revalidated(f, h);
+        return;
+    }
+    if (f->stale && h->status >= 500)
+        serve_stale_if_error(f);
     f->got_head = true;
     f->status = h->status;
     f->clen = h->clen;
@@ -1222,6 +1299,24 @@ static void remote_head(fill_t *f, const hs_edge_flight_head_t *h)
     f->shareable = f->storing = ok;
     if (!ok) {
         fill_unlist(f);
+        if (f->stale && h->status >= 500) {
+            /* the rest get the owner's error status (its body is not
+             * shared), as they got the error from this thread's own
+             * revalidation, rather than all asking a failing origin */
+            rq_t *r;
+            while ((r = f->subs)) {
+                sub_del(r);
+                hs__edge_respond_error(r, h->status, "origin error", f->label);
+            }
+            return;
+        }
+        if (f->stale && !h->joinable && f->stale->cached) {
+            /* replaced by an answer not kept, as on the owner's thread */
+            hs_edge_mem_remove(f->p->mem, f->stale);
+            if (f->p->disk)
+                hs_edge_disk_purge(f->p->disk, HS_EDGE_PURGE_URL, (hs_str_t){f->key, f->keylen},
+                                   false);
+        }
         release_unstarted(f);
         return;
     }
@@ -1283,23 +1378,27 @@ static void remote_pump(void *arg)
     fill_maybe_free(f);
 }
 
-/* r waits on a flight another thread owns (w: its registration). Returns
- * 0, or HS_ENOMEM (w is released, r not answered). */
-static int remote_start(proxy_t *p, rq_t *r, uint64_t h, hs_edge_flight_waiter_t *w)
+/* A request for key (m: its message) waits on a flight another thread
+ * owns (w: its registration): r, or nobody for a background revalidation
+ * of stale (referenced; NULL for a cold miss). Returns 0, or HS_ENOMEM
+ * (w is released, r not answered). */
+static int remote_start(proxy_t *p, rq_t *r, const hs_http_msg_t *m, const char *key,
+                        size_t keylen, uint64_t h, hs_edge_flight_waiter_t *w,
+                        hs_edge_obj_t *stale)
 {
     fill_t *f = calloc(1, sizeof(*f));
-    if (!f || !(f->key = malloc(r->keylen))) {
+    if (!f || !(f->key = malloc(keylen))) {
         free(f);
         hs_edge_flight_leave(w);
         return HS_ENOMEM;
     }
     f->p = p;
-    memcpy(f->key, r->key, r->keylen);
-    f->keylen = r->keylen;
+    memcpy(f->key, key, keylen);
+    f->keylen = keylen;
     f->hash = h;
     f->method = HS_HTTP_GET;
     f->clen = -1;
-    f->label = L_MISS;
+    f->label = stale ? L_EXPIRED : L_MISS;
     f->remote = true;
     f->fw = w;
     f->calling = true;
@@ -1308,13 +1407,42 @@ static int remote_start(proxy_t *p, rq_t *r, uint64_t h, hs_edge_flight_waiter_t
     if (p->all)
         p->all->aprev = f;
     p->all = f;
+    if (stale) {
+        f->stale = stale;
+        hs_edge_obj_ref(stale);
+        /* the request as the owner sent it: a 304's disk refresh picks the
+         * variant with it */
+        if (copy_request(f, m, true, HS_STR_NULL, HS_STR_NULL) != 0) {
+            fill_free(f); /* leaves w */
+            return HS_ENOMEM;
+        }
+    }
     f->in_table = true;
     f->hnext = p->fills[h & (FILL_BUCKETS - 1)];
     p->fills[h & (FILL_BUCKETS - 1)] = f;
-    sub_add(f, r);
+    if (r)
+        sub_add(f, r);
     hs_edge_flight_waiter_bind(w, remote_pump, f);
     remote_pump(f); /* the head (or more) may be out already */
     return 0;
+}
+
+/* Registers a shared fetch of key (h its hash) with the other threads: of
+ * the stored version stale when given (a revalidation), else a cold miss.
+ * Returns 0 (*fl and *w as hs_edge_flight_acquire sets them) or HS_ENOMEM. */
+static int flight_acquire(proxy_t *p, const char *key, size_t keylen, uint64_t h,
+                          const hs_edge_obj_t *stale, hs_edge_flight_t **fl,
+                          hs_edge_flight_waiter_t **w)
+{
+    hs_str_t k = {key, keylen};
+    if (!stale)
+        return hs_edge_flight_acquire(p->pool, k, h, p->loop, fl, w);
+    hs_edge_flight_version_t v = {
+        .etag = stale->etag,
+        .last_modified = stale->last_modified,
+        .sec = {stale->sec, stale->sec ? stale->sec_len : 0},
+    };
+    return hs_edge_flight_acquire_reval(p->pool, k, &v, h, p->loop, fl, w);
 }
 
 /* Joins or starts the shared fill for r's key. */
@@ -1340,15 +1468,13 @@ static void fetch_shared(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
     }
     hs_edge_flight_t *fl = NULL;
     hs_edge_flight_waiter_t *w = NULL;
-    /* A cold miss: at most one origin request in the process. (A stale
-     * object is each thread's own, and so is its revalidation.) Out of
-     * memory for the registry, this thread fetches on its own. */
-    if (!stale && p->share &&
-        hs_edge_flight_acquire(p->pool, (hs_str_t){r->key, r->keylen}, h, p->loop, &fl, &w) == 0 &&
-        w) {
+    /* A cold miss, or the revalidation of one stored version: at most one
+     * origin request in the process. Out of memory for the registry, this
+     * thread fetches on its own. */
+    if (p->share && flight_acquire(p, r->key, r->keylen, h, stale, &fl, &w) == 0 && w) {
         hs_counter_inc(m_coalesced);
-        if (remote_start(p, r, h, w) < 0)
-            hs__edge_respond_error(r, 502, "out of memory", L_MISS);
+        if (remote_start(p, r, &r->req->msg, r->key, r->keylen, h, w, stale) < 0)
+            hs__edge_respond_error(r, 502, "out of memory", stale ? L_EXPIRED : L_MISS);
         return;
     }
     if (fill_start(p, r, &r->req->msg, r->key, r->keylen, true, stale) < 0) {
@@ -1369,7 +1495,24 @@ static void revalidate_bg(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
     uint64_t h = hash_key(r->key, r->keylen);
     if (fill_find(p, r->key, r->keylen, h))
         return; /* one is already on its way */
-    fill_start(p, NULL, &r->req->msg, r->key, r->keylen, true, stale);
+    /* one per stored version in the process, as for foreground ones */
+    hs_edge_flight_t *fl = NULL;
+    hs_edge_flight_waiter_t *w = NULL;
+    if (p->share && flight_acquire(p, r->key, r->keylen, h, stale, &fl, &w) == 0 && w) {
+        hs_counter_inc(m_coalesced);
+        remote_start(p, NULL, &r->req->msg, r->key, r->keylen, h, w, stale);
+        return;
+    }
+    if (fill_start(p, NULL, &r->req->msg, r->key, r->keylen, true, stale) < 0) {
+        if (fl)
+            hs_edge_flight_end(fl, HS_ENOMEM);
+        return;
+    }
+    if (fl) {
+        fill_t *f = fill_find(p, r->key, r->keylen, h);
+        assert(f && !f->flight);
+        f->flight = fl;
+    }
 }
 
 static void lookup_and_serve(proxy_t *p, rq_t *r, hs_edge_obj_t *cand, bool disk_ok);

@@ -1391,6 +1391,176 @@ def revalidated_disk_object_sent_from_its_file_is_refreshed():
     e.stop()
 
 
+# ---- revalidation shared across worker threads (issue 5) -------------------
+
+class GatedRevalidation:
+    """An origin route for the cross-thread revalidation tests: plain GETs
+    get the current version at once (slowly enough for a herd to meet);
+    conditional ones are recorded and held until `gate` is set, then get a
+    304 when their If-None-Match is the current ETag, else the current
+    version (or always the current version with full=True, a 503 with
+    fail=True)."""
+
+    def __init__(self, etag, body, cc="max-age=60", full=False, fail=False):
+        import threading
+        self.etag, self.body, self.cc, self.full, self.fail = etag, body, cc, full, fail
+        self.conds = []
+        self.gate = threading.Event()
+
+    def __call__(self, seen):
+        inm = seen.header("If-None-Match")
+        if inm is None:
+            return edgelib.Answer(200, {"ETag": self.etag, "Cache-Control": self.cc}, self.body,
+                                  delay=0.3)
+        self.conds.append(inm)
+        self.gate.wait(30)
+        if self.fail:
+            return edgelib.Answer(503, {"Content-Type": "text/plain"}, b"down")
+        if inm == self.etag and not self.full:
+            return edgelib.Answer(304, {"ETag": self.etag, "Cache-Control": self.cc,
+                                        "X-Fresh": "yes"})
+        return edgelib.Answer(200, {"ETag": self.etag, "Cache-Control": self.cc}, self.body)
+
+
+def _reval_edge(name):
+    return edgelib.start_edge(origin(), workers=2, admin=True,
+                              sets=["edge.purge_token=" + TOKEN], name=name)
+
+
+def _objects(e):
+    return _metric(e, 'hs_edge_cache_objects{tier="memory"}')
+
+
+def _warm_both(e, path):
+    """A cold herd (shared across threads: both store it), then single GETs
+    until both worker threads hold the object."""
+    edgelib.concurrent_gets(e.port, path, 40)
+    for _ in range(60):
+        if _objects(e) == 2:
+            break
+        get(e, path)
+    assert _objects(e) == 2, _objects(e)
+
+
+def _stale_herd(e, route, path, n, conds=1, joins=None):
+    """Marks path stale on every thread, sends n GETs on n connections,
+    waits until `joins` (default: all but the `conds` first) waited on
+    another's revalidation, or more than `conds` conditional requests show
+    they did not, then lets the origin answer. Returns the parsed answers."""
+    joins = n - conds if joins is None else joins
+    assert purge(e, path, Purge_Soft="1").status == 200
+    base = _metric(e, "hs_edge_coalesced_total")
+    m = edgelib.ManyGets(e.port, path, n)
+    try:
+        edgelib.wait_until(lambda: _metric(e, "hs_edge_coalesced_total") - base >= joins or
+                           len(route.conds) > conds, timeout=30)
+        route.gate.set()
+        done = m.pump(lambda d: len(d) == n, time.monotonic() + 30)
+        assert len(done) == n, "%d connections did not finish" % (n - len(done))
+        return [edgelib.parse_raw(m.raw(s)) for s in m.socks]
+    finally:
+        m.close()
+
+
+@test
+def stale_object_one_conditional_request_across_worker_threads():
+    """Issue 5: both worker threads hold a stale object; a herd on it makes
+    one conditional request, and every thread merges its 304."""
+    o, e = origin(), _reval_edge("edge-xreval")
+    route = GatedRevalidation('"x1"', b"x" * 5000)
+    o.set("/xr/304", route)
+    _warm_both(e, "/xr/304")
+    answers = _stale_herd(e, route, "/xr/304", 60)
+    assert route.conds == ['"x1"'], route.conds
+    for st, h, b in answers:
+        assert st == 200 and b == b"x" * 5000, (st, h, len(b))
+        assert h.get("x-cache") == "REVALIDATED" and h.get("x-fresh") == "yes", h
+    for _ in range(10):  # fresh again on both threads, with the merged fields
+        r = get(e, "/xr/304")
+        expect(r, 200, "HIT", b"x" * 5000)
+        assert r.header("X-Fresh") == "yes", r.headers
+    assert len(route.conds) == 1 and _objects(e) == 2
+    e.stop()
+
+
+@test
+def stale_versions_differ_across_threads_no_sharing():
+    o, e = origin(), _reval_edge("edge-xreval-ver")
+    route = GatedRevalidation('"v1"', b"one")
+    o.set("/xr/ver", route)
+    expect(get(e, "/xr/ver"), 200, "MISS", b"one")  # one thread holds v1
+    route.etag, route.body = '"v2"', b"two"
+    for _ in range(100):  # until a connection lands on the other thread
+        r = get(e, "/xr/ver")
+        if xcache(r) == "MISS":
+            break
+    expect(r, 200, "MISS", b"two")
+    assert _objects(e) == 2
+    answers = _stale_herd(e, route, "/xr/ver", 40, conds=2)
+    # each thread asked about its own version: the v2 one got a 304, v1 the new body
+    assert sorted(route.conds) == ['"v1"', '"v2"'], route.conds
+    for st, h, b in answers:
+        assert st == 200 and b == b"two", (st, h, b)
+        assert h.get("x-cache") in ("REVALIDATED", "EXPIRED"), h
+    for _ in range(10):
+        expect(get(e, "/xr/ver"), 200, "HIT", b"two")
+    assert len(route.conds) == 2
+    e.stop()
+
+
+@test
+def stale_object_full_answer_shared_across_threads():
+    o, e = origin(), _reval_edge("edge-xreval-200")
+    route = GatedRevalidation('"n1"', b"old" * 1000, full=True)
+    o.set("/xr/200", route)
+    _warm_both(e, "/xr/200")
+    route.etag, route.body = '"n2"', b"new" * 3000
+    answers = _stale_herd(e, route, "/xr/200", 60)
+    assert route.conds == ['"n1"'], route.conds
+    for st, h, b in answers:
+        assert st == 200 and b == b"new" * 3000, (st, h, len(b))
+        assert h.get("x-cache") == "EXPIRED" and h.get("etag") == '"n2"', h
+    assert _objects(e) == 2  # both threads stored the new version
+    for _ in range(10):
+        expect(get(e, "/xr/200"), 200, "HIT", b"new" * 3000)
+    assert len(route.conds) == 1
+    e.stop()
+
+
+@test
+def stale_if_error_after_a_shared_revalidation():
+    o, e = origin(), _reval_edge("edge-xreval-sie")
+    route = GatedRevalidation('"f1"', b"kept", cc="max-age=60, stale-if-error=600", fail=True)
+    o.set("/xr/sie", route)
+    _warm_both(e, "/xr/sie")
+    answers = _stale_herd(e, route, "/xr/sie", 40)
+    assert route.conds == ['"f1"'], route.conds
+    for st, h, b in answers:  # on either thread, from that thread's own copy
+        assert st == 200 and b == b"kept" and h.get("x-cache") == "STALE", (st, h, b)
+    e.stop()
+
+
+@test
+def background_revalidation_shared_across_threads():
+    o, e = origin(), _reval_edge("edge-xreval-swr")
+    route = GatedRevalidation('"b1"', b"bg", cc="max-age=60, stale-while-revalidate=60")
+    o.set("/xr/swr", route)
+    _warm_both(e, "/xr/swr")
+    n = 40
+    # served at once; the one background revalidation of each thread: the
+    # second joins the first
+    answers = _stale_herd(e, route, "/xr/swr", n, conds=1, joins=1)
+    # the gate opens once one thread joined the other's, so requests that
+    # arrive after the 304 was merged are plain hits
+    for st, h, b in answers:
+        assert st == 200 and b == b"bg" and h.get("x-cache") in ("STALE", "HIT"), (st, h, b)
+    assert any(h.get("x-cache") == "STALE" for _, h, _ in answers)
+    assert edgelib.wait_until(
+        lambda: all(xcache(get(e, "/xr/swr")) == "HIT" for _ in range(6)), timeout=20)
+    assert route.conds == ['"b1"'], route.conds
+    e.stop()
+
+
 @test
 def cli_rejects_bad_origin():
     r = hslib.run_hs("edge", "--origin", "https://example.com:443")

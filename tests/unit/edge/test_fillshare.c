@@ -273,6 +273,74 @@ static void test_loop_done_frees_waiters_with_queued_wakes(void **state)
     hs_loop_free(l2);
 }
 
+/* Revalidations share a flight only for the same stored version, and
+ * never a cold miss's; a 304 head carries its fields and request time. */
+static void test_revalidation_keyed_by_version(void **state)
+{
+    (void)state;
+    hs_loop_t *loop = hs_loop_new();
+    int ns;
+    unsigned base = hs_edge_flight_listed();
+    hs_edge_flight_version_t v1 = {KEY("\"e1\""), KEY("Tue, 01 Jul 2025 00:00:00 GMT"),
+                                   KEY("gzip")};
+    hs_edge_flight_t *cold, *own, *f, *other;
+    hs_edge_flight_waiter_t *w, *w2;
+    assert_int_equal(hs_edge_flight_acquire(&ns, KEY("h /r"), 5, loop, &cold, &w), 0);
+    assert_null(w);
+    /* a revalidation does not join the cold miss's flight, nor it the other way */
+    assert_int_equal(hs_edge_flight_acquire_reval(&ns, KEY("h /r"), &v1, 5, loop, &own, &w), 0);
+    assert_ptr_not_equal(own, cold);
+    assert_null(w);
+    assert_int_equal(hs_edge_flight_acquire(&ns, KEY("h /r"), 5, loop, &f, &w), 0);
+    assert_ptr_equal(f, cold);
+    hs_edge_flight_leave(w);
+    hs_edge_flight_end(cold, 0);
+    /* the same version: shared */
+    hs_edge_flight_version_t same = v1;
+    assert_int_equal(hs_edge_flight_acquire_reval(&ns, KEY("h /r"), &same, 5, loop, &f, &w), 0);
+    assert_ptr_equal(f, own);
+    assert_non_null(w);
+    /* any part of the version differing, or the bytes split differently:
+     * a flight of its own */
+    hs_edge_flight_version_t diff[] = {
+        {KEY("\"e2\""), v1.last_modified, v1.sec},
+        {v1.etag, KEY("Wed, 02 Jul 2025 00:00:00 GMT"), v1.sec},
+        {v1.etag, v1.last_modified, KEY("br")},
+        {v1.etag, v1.last_modified, HS_STR_NULL},
+        {HS_STR_NULL, v1.last_modified, v1.sec},
+        {KEY("\"e1\"Tue"), KEY(", 01 Jul 2025 00:00:00 GMT"), v1.sec},
+    };
+    for (unsigned i = 0; i < sizeof(diff) / sizeof(diff[0]); i++) {
+        assert_int_equal(
+            hs_edge_flight_acquire_reval(&ns, KEY("h /r"), &diff[i], 5, loop, &other, &w2), 0);
+        assert_ptr_not_equal(other, own);
+        assert_null(w2);
+        hs_edge_flight_end(other, 0);
+    }
+    /* another key, the same version and hash */
+    assert_int_equal(hs_edge_flight_acquire_reval(&ns, KEY("h /s"), &v1, 5, loop, &other, &w2), 0);
+    assert_ptr_not_equal(other, own);
+    hs_edge_flight_end(other, 0);
+    /* the owner's 304 */
+    hs_edge_flight_head_t h = {.status = 304, .hdr = KEY("Date: x\r\nCache-Control: max-age=9\r\n"),
+                               .request_time = 1234};
+    assert_int_equal(hs_edge_flight_head(own, &h), 0);
+    hs_edge_flight_end(own, 0);
+    hs_edge_flight_view_t v;
+    hs_edge_flight_poll(w, &v);
+    assert_non_null(v.head);
+    assert_true(v.ended);
+    assert_int_equal(v.status, 0);
+    assert_int_equal(v.head->status, 304);
+    assert_int_equal(v.head->request_time, 1234);
+    assert_int_equal(v.head->hdr.len, h.hdr.len);
+    assert_memory_equal(v.head->hdr.base, h.hdr.base, h.hdr.len);
+    hs_edge_flight_leave(w);
+    assert_int_equal(hs_edge_flight_listed(), base);
+    drain(loop);
+    hs_loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_not_joinable_head_unlists),
         cmocka_unit_test(test_owner_on_another_thread),
         cmocka_unit_test(test_loop_done_frees_waiters_with_queued_wakes),
+        cmocka_unit_test(test_revalidation_keyed_by_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
