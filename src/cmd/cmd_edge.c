@@ -1,6 +1,7 @@
 /* `hyperscale edge`: an RFC 9111 caching reverse proxy in front of one or
  * more origins, balanced (src/balance) with failover to fallbacks. */
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,9 @@
 #include "cmd/roles.h"
 #include "cmd/serve.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/workers.h"
+#include "edge/mem.h"
 #include "edge/proxy.h"
 #include "ops/admin.h"
 
@@ -74,8 +77,19 @@ int hs_cmd_edge_open(const hs_config_t *cfg, const char *origins, bool admin, hs
      * next read faults them in again (~18 faults, a third of the CPU of a
      * 100 KiB disk hit in bench/edge-hit). */
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
-    int err = 0;
     *e = (hs_cmd_edge_t){0};
+    if (cfg->edge_memfd_max < 0) {
+        fprintf(stderr, "hyperscale edge: edge.memfd_max %lld: expected 0 (automatic) or more\n",
+                (long long)cfg->edge_memfd_max);
+        return HS_EINVAL;
+    }
+    /* Set before any worker thread inserts: the cap is read on every insert
+     * and a later change would not move bodies already in memfds. */
+    unsigned cap = hs_edge_memfd_configure((uint64_t)cfg->edge_memfd_max);
+    if (cfg->edge_memfd_max > 0 && cap < (uint64_t)cfg->edge_memfd_max)
+        hs_log_warn("edge_memfd_max", "requested=%lld cap=%u reason=\"half of RLIMIT_NOFILE\"",
+                    (long long)cfg->edge_memfd_max, cap);
+    int err = 0;
     e->pool = make_pool(cfg, origins, &err);
     if (!e->pool || (err = hs_balance_pool_start(e->pool)) != 0) {
         fprintf(stderr, "hyperscale edge: origins: %s\n", hs_strerror(err));
@@ -252,7 +266,8 @@ static int check_and_serve(hs_cli_t *cli)
         check_int(cli, "balance.max_ejection_percent", c->balance_max_ejection_percent, 1, 100) ||
         check_int(cli, "balance.retries", c->balance_retries, 0, HS_BALANCE_MAX_TRIES - 1) ||
         check_int(cli, "balance.retry_budget_percent", c->balance_retry_budget_percent, 0, 1000) ||
-        check_int(cli, "balance.retry_budget_min", c->balance_retry_budget_min, 0, 1000000))
+        check_int(cli, "balance.retry_budget_min", c->balance_retry_budget_min, 0, 1000000) ||
+        check_int(cli, "edge.memfd_max", c->edge_memfd_max, 0, INT32_MAX))
         return 2;
     if (c->balance_health_path[0] && c->balance_health_path[0] != '/')
         return hs_cli_fail(cli, "balance.health_path '%s': expected a path starting with /",

@@ -93,8 +93,11 @@ static int open_store(hs_cli_t *cli, hs_objects_t **s)
     };
     if (pol.half_life_ns == 0) pol.half_life_ns = 1;
     hs_tier_policy_set(&pol);
-    int rc = hs_objects_open(dir, &o, s);
+    char why[4400];
+    int rc = hs_objects_open_why(dir, &o, s, why, sizeof(why));
     free(copy);
+    if (rc == HS_ECONFIG && why[0])
+        return hs_cli_fail(cli, "--frag-max %s: %s", fm, why); /* only frag_max fills why */
     if (rc == HS_ECONFIG) {
         fprintf(stderr,
                 "hyperscale objects: %s: options contradict the existing store (drives and "
@@ -106,22 +109,6 @@ static int open_store(hs_cli_t *cli, hs_objects_t **s)
         char what[4200];
         snprintf(what, sizeof(what), "open %s", dir);
         return fail(cli, what, rc);
-    }
-    /* The fragment size is part of every stripe already written, so a new
-     * value cannot apply; saying so beats a silently different layout. */
-    if (fm && fmv != hs_objects_frag_max(*s)) {
-        uint32_t have = hs_objects_frag_max(*s);
-        char hv[16];
-        if (have % (1u << 20) == 0)
-            snprintf(hv, sizeof(hv), "%" PRIu32 "m", have >> 20);
-        else
-            snprintf(hv, sizeof(hv), "%" PRIu32 "k", have >> 10);
-        hs_objects_close(*s);
-        *s = NULL;
-        return hs_cli_fail(cli,
-                           "--frag-max %s: the store in %s was created with frag_max %s, fixed "
-                           "at creation; drop --frag-max or give %s",
-                           fm, dir, hv, hv);
     }
     return 0;
 }

@@ -91,6 +91,24 @@ void hs_edge_memfd_set_cap(unsigned cap)
     atomic_store(&memfd_cap_v, cap > INT32_MAX ? INT32_MAX : (int)cap);
 }
 
+/* Half of RLIMIT_NOFILE: an operator may give memfds more of the fd table
+ * than the automatic quarter, but never so much that accept() and the disk
+ * tier start failing with EMFILE. */
+unsigned hs_edge_memfd_configure(uint64_t want)
+{
+    if (want == 0) {
+        atomic_store(&memfd_cap_v, -1); /* derived again at next use */
+        return hs_edge_memfd_cap();
+    }
+    uint64_t lim = INT32_MAX;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 < lim)
+        lim = rl.rlim_cur / 2;
+    unsigned cap = (unsigned)(want < lim ? want : lim);
+    hs_edge_memfd_set_cap(cap);
+    return cap;
+}
+
 unsigned hs_edge_memfd_count(void)
 {
     return atomic_load(&memfd_n);

@@ -47,6 +47,11 @@ int hs_edge_obj_to_memfd(hs_edge_obj_t *o);
 unsigned hs_edge_memfd_cap(void);
 void hs_edge_memfd_set_cap(unsigned cap);
 unsigned hs_edge_memfd_count(void);
+/* Applies the edge.memfd_max setting: 0 restores the automatic cap; any
+ * other value becomes the cap, clamped to half of RLIMIT_NOFILE. Returns
+ * the cap now in force (below want when clamped). Call before workers
+ * start: bodies already in memfds stay when the cap drops. */
+unsigned hs_edge_memfd_configure(uint64_t want);
 
 /* A tier holding at most max_bytes (objects, headers, keys). NULL on OOM.
  * Its metrics carry tier="memory"; _tier names another (an index). */

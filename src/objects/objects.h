@@ -27,8 +27,15 @@
 
 /* Opens (creating on first use) the store in dir. opts may be NULL.
  * Returns 0 and *out, HS_EINVAL/HS_ECONFIG on bad options or ones that
- * contradict the existing store, or an I/O error. */
+ * contradict the existing store (its drives, or a nonzero frag_max other
+ * than the one it was created with), or an I/O error. */
 int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t **out);
+/* hs_objects_open for callers that report refusals themselves: on
+ * HS_ECONFIG from a nonzero opts->frag_max that differs from the existing
+ * store's, why (cap bytes) gets one sentence naming the store's value;
+ * otherwise it is left empty. hs_objects_open logs that sentence instead. */
+int hs_objects_open_why(const char *dir, const hs_objects_opts_t *opts, hs_objects_t **out,
+                        char *why, size_t cap);
 void hs_objects_close(hs_objects_t *s);
 
 /* Geometry of the store: drives, and D+P of the hot and cold tiers. */

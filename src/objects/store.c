@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "objects/internal.h"
 #include "objects/objects.h"
 
@@ -186,8 +187,44 @@ static int config_create(hs_objects_t *s, const hs_objects_opts_t *o, char **out
     return (int)n;
 }
 
+/* "2m" or "2048k": fragment sizes are whole 4 KiB pages. */
+static void size_str(uint32_t v, char *out, size_t cap)
+{
+    if (v % (1u << 20) == 0)
+        snprintf(out, cap, "%um", v >> 20);
+    else
+        snprintf(out, cap, "%uk", v >> 10);
+}
+
+/* The fragment size is part of every stripe already written, so a new
+ * value cannot apply; refusing beats a silently different layout. */
+static int check_frag_max(const hs_objects_t *s, uint32_t want, char *why, size_t cap)
+{
+    if (want == 0 || want == s->frag_max)
+        return 0;
+    char have[16], msg[4200];
+    size_str(s->frag_max, have, sizeof(have));
+    snprintf(msg, sizeof(msg),
+             "the store in %s was created with frag_max %s, fixed at creation; leave it unset or "
+             "give %s",
+             s->dir, have, have);
+    if (why && cap)
+        snprintf(why, cap, "%s", msg);
+    else
+        hs_log_warn("objects_open", "store=%s err=\"%s\"", s->dir, msg);
+    return HS_ECONFIG;
+}
+
 int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t **out)
 {
+    return hs_objects_open_why(dir, opts, out, NULL, 0);
+}
+
+int hs_objects_open_why(const char *dir, const hs_objects_opts_t *opts, hs_objects_t **out,
+                        char *why, size_t cap)
+{
+    if (why && cap)
+        why[0] = '\0';
     hs_objects_opts_t none = {0};
     const hs_objects_opts_t *o = opts ? opts : &none;
     hs_objects_t *s = calloc(1, sizeof(*s));
@@ -269,6 +306,7 @@ int hs_objects_open(const char *dir, const hs_objects_opts_t *opts, hs_objects_t
         rc = HS_ECONFIG; /* an existing store keeps its drives */
         goto fail;
     }
+    if ((rc = check_frag_max(s, o->frag_max, why, cap)) < 0) goto fail;
     /* A drive directory that vanished (a replaced disk) is recreated
      * empty; heal fills it. */
     for (int i = 0; i < s->ndrives; i++)

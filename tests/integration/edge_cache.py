@@ -674,6 +674,31 @@ def large_body_served_from_memfd():
 
 
 @test
+def memfd_max_caps_memfd_bodies():
+    # edge.memfd_max=2: the first two large bodies go to memfds, the other
+    # two stay on the heap; all four are hits with their own bytes
+    o = origin()
+    e = edgelib.start_edge(o, sets=["edge.memfd_max=2"], admin=True, name="edge-memfd2")
+    bodies = {}
+    for i in range(4):
+        bodies[i] = bytes((j * (7 + 2 * i) + (j >> 9)) % 256 for j in range(100 * 1024))
+        o.set("/mfcap%d" % i, 200, {"Cache-Control": "max-age=60"}, bodies[i])
+        expect(get(e, "/mfcap%d" % i), 200, "MISS", bodies[i])
+    for i in range(4):
+        expect(get(e, "/mfcap%d" % i), 200, "HIT", bodies[i])
+        assert o.count("/mfcap%d" % i) == 1, o.count("/mfcap%d" % i)
+    assert _metric(e, "hs_edge_memfd_bodies") == 2, _metric(e, "hs_edge_memfd_bodies")
+    e.stop()
+    # past half of RLIMIT_NOFILE the value is lowered, with a warning
+    e = edgelib.start_edge(o, sets=["edge.memfd_max=2000000000"], name="edge-memfdbig")
+    assert e.wait_log("edge_memfd_max"), e.log_tail()
+    expect(get(e, "/mfcap0"), 200, "MISS", bodies[0])
+    e.stop()
+    r = hslib.run_hs("edge", "--origin", o.url, "--set", "edge.memfd_max=-1")
+    assert r.returncode == 2 and "edge.memfd_max" in r.stderr, (r.returncode, r.stderr)
+
+
+@test
 def large_objects_stream_through():
     o = origin()
     e = edgelib.start_edge(o, sets=["edge.object_max=4k"], name="edge-small")

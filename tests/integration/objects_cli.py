@@ -100,6 +100,11 @@ def main():
         check(p.returncode == 2 and b"--frag-max" in p.stderr and b"frag_max 2m" in p.stderr
               and b"fixed at creation" in p.stderr, "changed --frag-max refused: %r" % p.stderr)
         check(f.run("stat", "other", check=False).returncode == 1, "nothing put by a refused --frag-max")
+        # the refusal comes from the store's open, for every command, and
+        # names the value to give
+        p = f.run("info", "--frag-max", "4m", check=False)
+        check(p.returncode == 2 and b"--frag-max 4m: " in p.stderr and b"give 2m" in p.stderr,
+              "info with another --frag-max refused: %r" % p.stderr)
         f.run("put", "other", os.path.join(f.scratch, "in"), "--frag-max", "2048k")
         check(f.get_bytes("other")[1] == data, "same --frag-max accepted")
     finally:

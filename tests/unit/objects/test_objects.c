@@ -730,6 +730,37 @@ static void test_reopen_keeps_config(void **state)
     hs_objects_close(s);
 }
 
+/* The fragment size is fixed at creation: a different nonzero frag_max is
+ * refused by open itself (with the stored value in the reason), while the
+ * same value or 0 (keep the store's) opens. */
+static void test_reopen_other_frag_max(void **state)
+{
+    (void)state;
+    hs_objects_t *s = open_sized(4096, 16384);
+    uint8_t *p = rnd(40000, 11);
+    put(s, "a", p, 40000, HS_TIER_HOT, NULL);
+    hs_objects_close(s);
+    char why[512];
+    hs_objects_opts_t o = {.frag_max = 32768, .no_fsync = true};
+    s = NULL;
+    assert_int_equal(hs_objects_open_why(dir, &o, &s, why, sizeof(why)), HS_ECONFIG);
+    assert_null(s);
+    assert_non_null(strstr(why, "frag_max 16k"));
+    assert_non_null(strstr(why, "fixed at creation"));
+    assert_int_equal(hs_objects_open(dir, &o, &s), HS_ECONFIG); /* logs instead */
+    o.frag_max = 16384;
+    assert_int_equal(hs_objects_open_why(dir, &o, &s, why, sizeof(why)), 0);
+    assert_string_equal(why, "");
+    assert_int_equal(hs_objects_frag_max(s), 16384);
+    hs_objects_close(s);
+    o.frag_max = 0;
+    assert_int_equal(hs_objects_open(dir, &o, &s), 0);
+    assert_int_equal(hs_objects_frag_max(s), 16384);
+    expect_read(s, "a", p, 40000);
+    hs_objects_close(s);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -748,6 +779,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_block_in_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_during_heal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_other_frag_max, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
