@@ -89,7 +89,14 @@ int hs_cmd_edge_open(const hs_config_t *cfg, const char *origins, bool admin, hs
     if (cfg->edge_memfd_max > 0 && cap < (uint64_t)cfg->edge_memfd_max)
         hs_log_warn("edge_memfd_max", "requested=%lld cap=%u reason=\"half of RLIMIT_NOFILE\"",
                     (long long)cfg->edge_memfd_max, cap);
-    int err = 0;
+    int err = hs_edge_body_dir_set(cfg->edge_body_dir);
+    if (err < 0) {
+        fprintf(stderr,
+                "hyperscale edge: edge.body_dir %s: cannot create unlinked files there (%s); give a "
+                "directory on ext4, xfs or btrfs, or leave it empty for memfds\n",
+                cfg->edge_body_dir, hs_strerror(err));
+        return HS_EINVAL;
+    }
     e->pool = make_pool(cfg, origins, &err);
     if (!e->pool || (err = hs_balance_pool_start(e->pool)) != 0) {
         fprintf(stderr, "hyperscale edge: origins: %s\n", hs_strerror(err));
@@ -277,6 +284,11 @@ static int check_and_serve(hs_cli_t *cli)
     if (c->edge_memory_bytes < 4096)
         return hs_cli_fail(cli, "edge.memory_bytes %llu: expected at least 4k",
                            (unsigned long long)c->edge_memory_bytes);
+    if ((err = hs_edge_body_dir_set(c->edge_body_dir)) < 0)
+        return hs_cli_fail(cli,
+                           "edge.body_dir %s: cannot create unlinked files there (%s); give a "
+                           "directory on ext4, xfs or btrfs, or leave it empty for memfds",
+                           c->edge_body_dir, hs_strerror(err));
     admin_addr = hs_cli_opt(cli, "admin");
     return hs_serve(cli, worker, listens);
 }

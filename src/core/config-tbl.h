@@ -47,6 +47,7 @@ HS_CFG(edge_origin_host, "edge.origin_host", STR, "", "Host field sent to the or
 HS_CFG(edge_memory_bytes, "edge.memory_bytes", SIZE, "256m", "edge memory tier per worker thread (objects, headers and keys)")
 HS_CFG(edge_object_max, "edge.object_max", SIZE, "8m", "largest response the edge keeps in memory; larger ones stream through uncached")
 HS_CFG(edge_memfd_max, "edge.memfd_max", INT, "0", "memory-tier bodies of 16k and more kept in memfds (sent with sendfile) per process; 0 = automatic (8192, or a quarter of the open-file limit if lower), more than half the open-file limit is lowered to it")
+HS_CFG(edge_body_dir, "edge.body_dir", STR, "", "directory where memory-tier bodies of 16k and more are held as unlinked page-cache files (O_TMPFILE; ext4, xfs or btrfs) instead of memfds: cheaper to send on Linux 6.x; empty = memfds")
 HS_CFG(edge_heuristic_max, "edge.heuristic_max", DURATION, "24h", "cap on heuristic freshness (10% of the time since Last-Modified)")
 HS_CFG(edge_pass_ttl, "edge.pass_ttl", DURATION, "10s", "after an uncacheable answer, how long requests for that URL go to the origin without coalescing")
 HS_CFG(edge_targeted_fields, "edge.targeted_fields", STR, "CDN-Cache-Control", "comma-separated targeted cache-control fields obeyed before Cache-Control, first present wins (RFC 9213); empty = none")

@@ -58,6 +58,7 @@ struct hs_edge_mem {
 /* ---- memfd bodies ---- */
 
 static atomic_uint memfd_n;
+static char body_dir[4096]; /* set before workers start; "" = memfds */
 static atomic_int memfd_cap_v = -1; /* -1: not derived yet */
 static _Atomic(hs_gauge_t *) m_memfd;
 
@@ -109,6 +110,30 @@ unsigned hs_edge_memfd_configure(uint64_t want)
     return cap;
 }
 
+/* An unlinked file in body_dir, or a sealable memfd. */
+static int body_fd(void)
+{
+    if (body_dir[0])
+        return open(body_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    return memfd_create("hs-edge-body", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
+int hs_edge_body_dir_set(const char *dir)
+{
+    if (!dir || !dir[0]) {
+        body_dir[0] = '\0';
+        return 0;
+    }
+    if (strlen(dir) >= sizeof(body_dir))
+        return HS_EINVAL;
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return HS_ERR(errno);
+    close(fd);
+    snprintf(body_dir, sizeof(body_dir), "%s", dir);
+    return 0;
+}
+
 unsigned hs_edge_memfd_count(void)
 {
     return atomic_load(&memfd_n);
@@ -131,7 +156,7 @@ int hs_edge_obj_to_memfd(hs_edge_obj_t *o)
         return HS_ELIMIT;
     }
     int rc = 0;
-    int fd = memfd_create("hs-edge-body", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    int fd = body_fd();
     if (fd < 0) {
         rc = HS_ERR(errno);
         goto fail;
@@ -147,8 +172,10 @@ int hs_edge_obj_to_memfd(hs_edge_obj_t *o)
         done += (uint64_t)w;
     }
     /* Sealed, nothing can change or truncate the bytes under a response's
-     * framing; best effort, the fd never leaves this process anyway. */
-    (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+     * framing; best effort (files in body_dir cannot be sealed), the fd
+     * never leaves this process and the file has no name anyway. */
+    if (!body_dir[0])
+        (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
     void *map = mmap(NULL, (size_t)o->size, PROT_READ, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
         rc = HS_ERR(errno);

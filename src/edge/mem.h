@@ -52,6 +52,13 @@ unsigned hs_edge_memfd_count(void);
  * the cap now in force (below want when clamped). Call before workers
  * start: bodies already in memfds stay when the cap drops. */
 unsigned hs_edge_memfd_configure(uint64_t want);
+/* Applies edge.body_dir: bodies moved out of the heap go into unlinked
+ * files created in dir (O_TMPFILE, so page-cache pages: on Linux 6.x they
+ * cost less to sendfile than a memfd's, for the server and the receiver),
+ * or into memfds when dir is NULL or empty. Checks that a file can be made
+ * there. Returns 0 or a negative HS_E* code (the setting is unchanged).
+ * Call before workers start. */
+int hs_edge_body_dir_set(const char *dir);
 
 /* A tier holding at most max_bytes (objects, headers, keys). NULL on OOM.
  * Its metrics carry tier="memory"; _tier names another (an index). */

@@ -698,6 +698,54 @@ def memfd_max_caps_memfd_bodies():
     assert r.returncode == 2 and "edge.memfd_max" in r.stderr, (r.returncode, r.stderr)
 
 
+def _fd_targets(pid):
+    """Where the open descriptors of pid and its children point."""
+    pids, out = [pid], []
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                pids += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    for p in pids:
+        try:
+            for fd in os.listdir("/proc/%d/fd" % p):
+                try:
+                    out.append(os.readlink("/proc/%d/fd/%s" % (p, fd)))
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return out
+
+
+@test
+def body_dir_holds_large_bodies_in_unlinked_files():
+    # edge.body_dir: bodies of 16 KiB and more become unlinked files there
+    # (no names in the directory), hits send them; small ones stay in memory
+    o = origin()
+    d = hslib.tmpdir("hs-edge-bodydir-")
+    e = edgelib.start_edge(o, sets=["edge.body_dir=" + d], admin=True, name="edge-bodydir")
+    big = bytes((j * 13 + (j >> 10)) % 256 for j in range(100 * 1024))
+    o.set("/bd/big", 200, {"Cache-Control": "max-age=60"}, big)
+    o.set("/bd/small", 200, {"Cache-Control": "max-age=60"}, b"s" * 1000)
+    expect(get(e, "/bd/big"), 200, "MISS", big)
+    expect(get(e, "/bd/small"), 200, "MISS", b"s" * 1000)
+    for _ in range(3):
+        expect(get(e, "/bd/big"), 200, "HIT", big)
+        expect(get(e, "/bd/small"), 200, "HIT", b"s" * 1000)
+    assert o.count("/bd/big") == 1
+    assert _metric(e, "hs_edge_memfd_bodies") == 1, _metric(e, "hs_edge_memfd_bodies")
+    held = [t for t in _fd_targets(e.pid) if t.startswith(d + "/")]
+    assert len(held) == 1 and held[0].endswith("(deleted)"), held
+    assert os.listdir(d) == [], os.listdir(d)
+    r = get(e, "/bd/big", headers={"Range": "bytes=1000-1099"})
+    assert r.status == 206 and r.body == big[1000:1100], (r.status, len(r.body))
+    e.stop()
+    r = hslib.run_hs("edge", "--origin", o.url, "--set", "edge.body_dir=/nonexistent/hs-bodies")
+    assert r.returncode == 2 and "edge.body_dir" in r.stderr, (r.returncode, r.stderr)
+
+
 @test
 def large_objects_stream_through():
     o = origin()
