@@ -83,6 +83,12 @@ int hs_hitters_new(unsigned k, uint64_t window_ms, uint64_t now_ms, hs_hitters_t
     return 0;
 }
 
+void hs_hitters_set_seed(hs_hitters_t *h, uint64_t s0, uint64_t s1)
+{
+    h->seed[0] = s0;
+    h->seed[1] = s1;
+}
+
 void hs_hitters_free(hs_hitters_t *h)
 {
     if (!h)

@@ -35,6 +35,10 @@ typedef struct hs_hitter {
  * window of window_ms (> 0) starting at now_ms. Returns 0, HS_EINVAL or
  * HS_ENOMEM. */
 int hs_hitters_new(unsigned k, uint64_t window_ms, uint64_t now_ms, hs_hitters_t **out);
+/* Replaces the sketch's hash seed, which is random so that clients cannot
+ * aim their keys at one another's counters. For tests, whose accuracy
+ * bounds hold only with a probability per seed: call before any add. */
+void hs_hitters_set_seed(hs_hitters_t *h, uint64_t s0, uint64_t s1);
 void hs_hitters_free(hs_hitters_t *h);
 
 /* Counts one request of key at now_ms. Returns the key's estimated
