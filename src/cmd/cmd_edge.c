@@ -233,6 +233,17 @@ static int run(hs_cli_t *cli)
     return rc;
 }
 
+int hs_cmd_edge_check_body_dir(const hs_cli_t *cli)
+{
+    int err = hs_edge_body_dir_set(cli->cfg.edge_body_dir);
+    if (err < 0)
+        return hs_cli_fail(cli,
+                           "edge.body_dir %s: cannot create unlinked files there (%s); give a "
+                           "directory on ext4, xfs or btrfs, or leave it empty for memfds",
+                           cli->cfg.edge_body_dir, hs_strerror(err));
+    return 0;
+}
+
 static int check_and_serve(hs_cli_t *cli)
 {
     if (join_flags(cli, "edge.origin", "flag --origin", &joined_values[0]) != 0 ||
@@ -284,11 +295,8 @@ static int check_and_serve(hs_cli_t *cli)
     if (c->edge_memory_bytes < 4096)
         return hs_cli_fail(cli, "edge.memory_bytes %llu: expected at least 4k",
                            (unsigned long long)c->edge_memory_bytes);
-    if ((err = hs_edge_body_dir_set(c->edge_body_dir)) < 0)
-        return hs_cli_fail(cli,
-                           "edge.body_dir %s: cannot create unlinked files there (%s); give a "
-                           "directory on ext4, xfs or btrfs, or leave it empty for memfds",
-                           c->edge_body_dir, hs_strerror(err));
+    if ((err = hs_cmd_edge_check_body_dir(cli)) != 0)
+        return err;
     admin_addr = hs_cli_opt(cli, "admin");
     return hs_serve(cli, worker, listens);
 }

@@ -49,6 +49,9 @@ static int run(hs_cli_t *cli)
     if (cli->cfg.up_origins < 1 || cli->cfg.up_origins > HS_UP_MAX_ORIGINS)
         return hs_cli_fail(cli, "--origins %lld: expected 1..%d", (long long)cli->cfg.up_origins,
                            HS_UP_MAX_ORIGINS);
+    int err = hs_cmd_edge_check_body_dir(cli);
+    if (err != 0)
+        return err;
     if (cli->cfg.up_origins > 1)
         return hs_up_origins_run(cli);
     hs_log_info("up", "edge=%s origin=%s admin=%s data=%s", cli->cfg.listen,

@@ -25,6 +25,10 @@ typedef struct hs_cmd_edge {
  * edge.* keys. admin: serve /admin/balance on the admin endpoint. Returns
  * 0 or an error (message on stderr). */
 int hs_cmd_edge_open(const hs_config_t *cfg, const char *origins, bool admin, hs_cmd_edge_t *e);
+/* Before workers start: applies edge.body_dir, or fails the command (exit
+ * 2, the fix in the message) when no file can be made there. Returns 0 or
+ * hs_cli_fail's status. */
+int hs_cmd_edge_check_body_dir(const hs_cli_t *cli);
 hs_http_role_arg_t hs_cmd_edge_role(const hs_config_t *cfg, hs_cmd_edge_t *e, const char *listen);
 void hs_cmd_edge_close(hs_cmd_edge_t *e);
 

@@ -744,6 +744,9 @@ def body_dir_holds_large_bodies_in_unlinked_files():
     e.stop()
     r = hslib.run_hs("edge", "--origin", o.url, "--set", "edge.body_dir=/nonexistent/hs-bodies")
     assert r.returncode == 2 and "edge.body_dir" in r.stderr, (r.returncode, r.stderr)
+    r = hslib.run_hs("up", "--data", hslib.tmpdir("hs-up-bodydir-"), "--set",
+                     "edge.body_dir=/nonexistent/hs-bodies")
+    assert r.returncode == 2 and "edge.body_dir" in r.stderr, (r.returncode, r.stderr)
 
 
 @test
