@@ -162,6 +162,18 @@ static void on_index_remove(void *arg, hs_edge_obj_t *e)
 
 /* ---- index entries ---- */
 
+/* A new file's header: magic and the freshness fields of m. */
+static void fhdr_set_meta(fhdr_t *h, const hs_edge_meta_t *m)
+{
+    memcpy(h->magic, MAGIC, 8);
+    h->meta_flags = m->flags;
+    h->response_time = m->response_time;
+    h->initial_age = m->initial_age;
+    h->lifetime = m->lifetime;
+    h->swr = m->swr;
+    h->sie = m->sie;
+}
+
 static hs_edge_obj_t *entry_new(const fhdr_t *h, uint64_t id, const char *tags)
 {
     hs_edge_obj_t *e = hs_edge_obj_new();
@@ -478,14 +490,8 @@ void hs_edge_disk_store(hs_edge_disk_t *d, hs_str_t key, hs_str_t vary, hs_str_t
     w->o = o;
     w->gen = d->gen;
     w->id = d->next_id++;
-    memcpy(w->h.magic, MAGIC, 8);
+    fhdr_set_meta(&w->h, &o->meta);
     w->h.status = (uint32_t)o->status;
-    w->h.meta_flags = o->meta.flags;
-    w->h.response_time = o->meta.response_time;
-    w->h.initial_age = o->meta.initial_age;
-    w->h.lifetime = o->meta.lifetime;
-    w->h.swr = o->meta.swr;
-    w->h.sie = o->meta.sie;
     w->h.key_len = (uint32_t)key.len;
     w->h.vary_len = (uint32_t)vary.len;
     w->h.sec_len = (uint32_t)sec.len;
@@ -531,8 +537,7 @@ typedef struct fjob {
     struct stat st;  /* the file written */
     char *strings;   /* new key, vary, sec, tags, hdr (built on the pool) */
     int err;
-    size_t hdr_len;
-    char hdr[]; /* the new header block */
+    char hdr[]; /* the new header block (h.hdr_len bytes) */
 } fjob_t;
 
 /* Copies the old file's keys and body behind the new header block into
@@ -550,7 +555,7 @@ static int refresh_copy(fjob_t *f, int in, int out)
         return rc;
     size_t osl = strings_len(&oh), keep = osl - oh.hdr_len;
     char *os = malloc(osl ? osl : 1);
-    f->strings = malloc(keep + f->hdr_len + 1);
+    f->strings = malloc(keep + f->h.hdr_len + 1);
     if (!os || !f->strings) {
         free(os);
         return HS_ENOMEM;
@@ -564,7 +569,7 @@ static int refresh_copy(fjob_t *f, int in, int out)
         rc = HS_ENOMEM;
     if (rc == 0) {
         memcpy(f->strings, os, keep);
-        memcpy(f->strings + keep, f->hdr, f->hdr_len);
+        memcpy(f->strings + keep, f->hdr, f->h.hdr_len);
         f->h.status = oh.status;
         f->h.key_len = oh.key_len;
         f->h.vary_len = oh.vary_len;
@@ -664,15 +669,8 @@ void hs_edge_disk_refresh(hs_edge_disk_t *d, hs_str_t key, const hs_http_msg_t *
     f->e = e;
     f->gen = d->gen;
     f->id = d->next_id++;
-    memcpy(f->h.magic, MAGIC, 8);
-    f->h.meta_flags = o->meta.flags;
-    f->h.response_time = o->meta.response_time;
-    f->h.initial_age = o->meta.initial_age;
-    f->h.lifetime = o->meta.lifetime;
-    f->h.swr = o->meta.swr;
-    f->h.sie = o->meta.sie;
+    fhdr_set_meta(&f->h, &o->meta);
     f->h.hdr_len = (uint32_t)o->hdr_len;
-    f->hdr_len = o->hdr_len;
     if (o->hdr_len)
         memcpy(f->hdr, o->hdr, o->hdr_len);
     path_of(f->old, sizeof(f->old), d->dir, e->file_id, "hso");

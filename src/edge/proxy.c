@@ -1445,6 +1445,37 @@ static int flight_acquire(proxy_t *p, const char *key, size_t keylen, uint64_t h
     return hs_edge_flight_acquire_reval(p->pool, k, &v, h, p->loop, fl, w);
 }
 
+/* Starts the origin fetch of key (h its hash; m the request it is for)
+ * for r, or for nobody (NULL: a background revalidation of stale): a cold
+ * miss, or the revalidation of one stored version, makes at most one origin
+ * request in the process, so this thread joins another's flight when there
+ * is one, else fetches and lists its fill for the others (out of memory for
+ * the registry, it fetches on its own). Returns 0, or a negative code with
+ * r not answered; *remote says which start failed. */
+static int fetch_start(proxy_t *p, rq_t *r, const hs_http_msg_t *m, const char *key,
+                       size_t keylen, uint64_t h, hs_edge_obj_t *stale, bool *remote)
+{
+    hs_edge_flight_t *fl = NULL;
+    hs_edge_flight_waiter_t *w = NULL;
+    *remote = p->share && flight_acquire(p, key, keylen, h, stale, &fl, &w) == 0 && w;
+    if (*remote) {
+        hs_counter_inc(m_coalesced);
+        return remote_start(p, r, m, key, keylen, h, w, stale);
+    }
+    int rc = fill_start(p, r, m, key, keylen, true, stale);
+    if (rc < 0) {
+        if (fl)
+            hs_edge_flight_end(fl, HS_ENOMEM); /* waiters elsewhere fetch for themselves */
+        return rc;
+    }
+    if (fl) {
+        fill_t *f = r ? r->fill : fill_find(p, key, keylen, h);
+        assert(f && !f->flight);
+        f->flight = fl;
+    }
+    return 0;
+}
+
 /* Joins or starts the shared fill for r's key. */
 static void fetch_shared(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
 {
@@ -1466,26 +1497,12 @@ static void fetch_shared(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
             sub_start(f, r);
         return;
     }
-    hs_edge_flight_t *fl = NULL;
-    hs_edge_flight_waiter_t *w = NULL;
-    /* A cold miss, or the revalidation of one stored version: at most one
-     * origin request in the process. Out of memory for the registry, this
-     * thread fetches on its own. */
-    if (p->share && flight_acquire(p, r->key, r->keylen, h, stale, &fl, &w) == 0 && w) {
-        hs_counter_inc(m_coalesced);
-        if (remote_start(p, r, &r->req->msg, r->key, r->keylen, h, w, stale) < 0)
+    bool remote;
+    if (fetch_start(p, r, &r->req->msg, r->key, r->keylen, h, stale, &remote) < 0) {
+        if (remote)
             hs__edge_respond_error(r, 502, "out of memory", stale ? L_EXPIRED : L_MISS);
-        return;
-    }
-    if (fill_start(p, r, &r->req->msg, r->key, r->keylen, true, stale) < 0) {
-        if (fl)
-            hs_edge_flight_end(fl, HS_ENOMEM); /* waiters elsewhere fetch for themselves */
-        hs__edge_respond_error(r, 502, "origin unavailable", L_MISS);
-        return;
-    }
-    if (fl) {
-        assert(r->fill && !r->fill->flight);
-        r->fill->flight = fl;
+        else
+            hs__edge_respond_error(r, 502, "origin unavailable", L_MISS);
     }
 }
 
@@ -1496,23 +1513,8 @@ static void revalidate_bg(proxy_t *p, rq_t *r, hs_edge_obj_t *stale)
     if (fill_find(p, r->key, r->keylen, h))
         return; /* one is already on its way */
     /* one per stored version in the process, as for foreground ones */
-    hs_edge_flight_t *fl = NULL;
-    hs_edge_flight_waiter_t *w = NULL;
-    if (p->share && flight_acquire(p, r->key, r->keylen, h, stale, &fl, &w) == 0 && w) {
-        hs_counter_inc(m_coalesced);
-        remote_start(p, NULL, &r->req->msg, r->key, r->keylen, h, w, stale);
-        return;
-    }
-    if (fill_start(p, NULL, &r->req->msg, r->key, r->keylen, true, stale) < 0) {
-        if (fl)
-            hs_edge_flight_end(fl, HS_ENOMEM);
-        return;
-    }
-    if (fl) {
-        fill_t *f = fill_find(p, r->key, r->keylen, h);
-        assert(f && !f->flight);
-        f->flight = fl;
-    }
+    bool remote;
+    (void)fetch_start(p, NULL, &r->req->msg, r->key, r->keylen, h, stale, &remote);
 }
 
 static void lookup_and_serve(proxy_t *p, rq_t *r, hs_edge_obj_t *cand, bool disk_ok);

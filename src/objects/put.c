@@ -714,15 +714,7 @@ static int index_fn(hs_kv_txn_t *txn, void *arg)
     }
     /* Stripes whose every chunk turned out to exist already (a concurrent
      * put stored them first) are garbage from the start. */
-    for (size_t i = 0; rc == 0 && i < nst; i++) {
-        if (recs[i].live_chunks > 0) {
-            rc = hs__put_stripe(txn, ids[i], &recs[i]);
-        } else {
-            uint8_t gk[9], gv[HS__STRIPE_REC_LEN];
-            hs__stripe_enc(gv, &recs[i]);
-            rc = hs_kv_put(txn, gk, hs__key_garbage(gk, ids[i]), gv, sizeof(gv));
-        }
-    }
+    if (rc == 0) rc = hs__put_moved_stripes(txn, ids, recs, nst);
     if (rc == 0) rc = hs_kv_put(txn, ij->k, ij->klen, ij->menc, ij->mlen);
     return rc;
 }

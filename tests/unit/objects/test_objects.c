@@ -499,19 +499,7 @@ static void test_random_ranges(void **state)
         assert_memory_equal(b, p + off, want);
         free(b);
         /* zero-copy views cover the same bytes */
-        hs_obj_reader_t *r;
-        assert_int_equal(hs_obj_get_open(s, "o", off, len, &r), 0);
-        const void *v;
-        long m;
-        size_t at = 0;
-        while ((m = hs_obj_read_view(r, &v, 1 + (size_t)rand() % 100000)) > 0) {
-            assert_true(at + (size_t)m <= want);
-            assert_memory_equal(v, p + off + at, (size_t)m);
-            at += (size_t)m;
-        }
-        assert_int_equal(m, 0);
-        assert_int_equal(at, want);
-        hs_obj_get_close(r);
+        expect_views(s, "o", p, off, len, want, (unsigned)rand(), 100000);
     }
     expect_object(s, "w", p, n / 2);
     free(p);
