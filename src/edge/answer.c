@@ -296,7 +296,7 @@ void hs__edge_serve_obj(rq_t *r, hs_edge_obj_t *o, enum label l)
     hs_http_resp_start(req, o->status, (int64_t)o->size);
     if (o->hdr_len)
         hs_http_resp_header_raw(req, o->hdr, o->hdr_len);
-    if (o->status == 200)
+    if (o->status == 200 && !o->accept_ranges) /* the origin's, when it sent one */
         HS_HTTP_HEADER_LIT(req, "Accept-Ranges", "bytes");
     hs__edge_common_headers(req, l, age);
     send_obj_range(req, o, 0, o->size);

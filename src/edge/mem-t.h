@@ -49,6 +49,7 @@ typedef struct hs_edge_obj {
     uint64_t body_off;
     hs_edge_meta_t meta;
     hs_str_t etag, last_modified, content_type; /* values inside hdr (hs_edge_obj_index) */
+    bool accept_ranges;                         /* hdr has Accept-Ranges (hs_edge_obj_index) */
     char *tags; /* surrogate keys, space-separated (malloc'd), or NULL */
     size_t tags_len;
     uint64_t file_id; /* disk tier: the object's file (index objects only) */

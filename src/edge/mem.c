@@ -242,6 +242,7 @@ void hs_edge_obj_release(void *o)
 void hs_edge_obj_index(hs_edge_obj_t *o)
 {
     o->etag = o->last_modified = o->content_type = HS_STR_NULL;
+    o->accept_ranges = false;
     if (!o->hdr)
         return;
     const char *p = o->hdr, *end = o->hdr + o->hdr_len;
@@ -259,6 +260,8 @@ void hs_edge_obj_index(hs_edge_obj_t *o)
                 o->last_modified = val;
             else if (HS_STR_IEQ(name, "content-type"))
                 o->content_type = val;
+            else if (HS_STR_IEQ(name, "accept-ranges"))
+                o->accept_ranges = true;
         }
         p = eol + 2;
     }

@@ -74,8 +74,8 @@ void hs_edge_obj_unref(hs_edge_obj_t *o);
 /* hs_oq_release_cb-shaped unref, for hs_http_resp_body_ref. */
 void hs_edge_obj_release(void *o);
 
-/* Finds ETag, Last-Modified and Content-Type in o->hdr (after setting or
- * replacing it). */
+/* Finds ETag, Last-Modified, Content-Type and Accept-Ranges in o->hdr
+ * (after setting or replacing it). */
 void hs_edge_obj_index(hs_edge_obj_t *o);
 
 /*

@@ -571,6 +571,13 @@ def range_from_cached_object():
     r = get(e, "/range", {"Range": "bytes=0-9", "If-Range": '"rg"'})
     assert r.status == 206 and r.body == body[:10]
     assert o.count("/range") == 1
+    assert r.header_all("accept-ranges") == [], r.headers  # a 206 does not carry it
+    assert get(e, "/range").header_all("accept-ranges") == ["bytes"]
+    # an origin's own Accept-Ranges is not doubled on hits
+    o.set("/range-ar", 200, {"Cache-Control": "max-age=60", "Accept-Ranges": "bytes"}, body)
+    for want in ("MISS", "HIT"):
+        r = get(e, "/range-ar")
+        assert xcache(r) == want and r.header_all("accept-ranges") == ["bytes"], r.headers
 
 
 def _curl_ranges(e, path, ranges):
