@@ -46,6 +46,11 @@ typedef struct hs_http_client_req {
     size_t body_len;       /* BUFFER */
     int64_t stream_length; /* STREAM: >= 0 sent as Content-Length, < 0 chunked */
     bool expect_continue;  /* send "Expect: 100-continue" and hold the body */
+    /* Content-Length response bodies are dropped in the kernel instead of
+     * copied: on_body gets data == NULL and the count of bytes dropped (a
+     * load generator's reads then cost no copy). Chunked and close-delimited
+     * bodies are delivered as usual. */
+    bool discard_body;
 } hs_http_client_req_t;
 
 /* Callbacks of one call; ctx is the caller's. The struct is copied. */

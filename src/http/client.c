@@ -42,6 +42,7 @@
 #define OUT_LOW (64 * 1024)   /* ... and on_writable fires below this */
 #define CONTINUE_WAIT_MS 1000 /* RFC 9110 10.1.1: do not wait forever for 100 */
 #define IN_BODY_ROOM 32768    /* input buffer room beyond the largest head */
+#define DISCARD_READ 4096     /* read size of a discarding call (see conn_read) */
 #define FREE_IN_MAX 64
 #define UP_NAME_MAX 300
 
@@ -119,7 +120,8 @@ struct hs_http_call {
     unsigned paused : 1;
     unsigned queued : 1;
     unsigned want_writable : 1;
-    unsigned done : 1; /* final status decided; on_done pending or running */
+    unsigned done : 1;    /* final status decided; on_done pending or running */
+    unsigned discard : 1; /* req.discard_body */
 };
 
 struct hs_http_client {
@@ -906,12 +908,43 @@ static void conn_eof(conn_t *c, int err)
     call_fail(call, err == HS_EOF || err == HS_EPIPE ? HS_ECONNRESET : err);
 }
 
+/* A discarding call's Content-Length body, once the buffer holds none of
+ * it: the kernel drops up to body_left bytes without copying them (TCP's
+ * MSG_TRUNC), so the next response's bytes are never touched. */
+static void conn_discard(conn_t *c)
+{
+    hs_http_call_t *call = c->call;
+    size_t want = call->body_left > (1u << 30) ? (1u << 30) : (size_t)call->body_left;
+    ssize_t n = recv(c->io.fd, NULL, want, MSG_TRUNC | MSG_DONTWAIT);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+        conn_eof(c, n == 0 ? HS_EOF : HS_ERR(errno));
+        return;
+    }
+    call->rx_any = 1;
+    call->body_left -= (uint64_t)n;
+    if (call->cbs.on_body) {
+        cb_enter(call);
+        call->cbs.on_body(call->ctx, NULL, (size_t)n);
+        if (!cb_leave(call)) return;
+    }
+    if (!call->body_left)
+        call_complete(call);
+    else
+        conn_update_io(c);
+}
+
 static void conn_read(conn_t *c)
 {
     hs_http_call_t *call = c->call;
     hs_http_client_t *cl = c->cl;
     if (call->paused) return;
     if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
+    if (call->discard && call->head_done && call->framing == HS_HTTP_BODY_LENGTH &&
+        c->in_len == 0 && call->body_left) {
+        conn_discard(c);
+        return;
+    }
     if (c->in_len == cl->in_cap && c->in_off) {
         memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
         c->in_len -= c->in_off;
@@ -925,7 +958,11 @@ static void conn_read(conn_t *c)
         if (!c->closed && c->call == call && c->state == C_BUSY) conn_update_io(c);
         return;
     }
-    ssize_t n = read(c->io.fd, c->in + c->in_len, cl->in_cap - c->in_len);
+    /* A discarding call reads little past the head, so that the rest of the
+     * body takes the no-copy path. */
+    size_t room = cl->in_cap - c->in_len;
+    if (call->discard && room > DISCARD_READ) room = DISCARD_READ;
+    ssize_t n = read(c->io.fd, c->in + c->in_len, room);
     if (n > 0) {
         c->in_len += (size_t)n;
         call->rx_any = 1;
@@ -1128,6 +1165,7 @@ static int build_head(hs_http_call_t *call, const hs_http_client_req_t *req, con
         APPEND_LIT(p, "Expect: 100-continue\r\n");
         call->expect = call->expect_wait = 1;
     }
+    call->discard = req->discard_body;
     APPEND_LIT(p, "\r\n");
     call->head = head;
     call->head_len = (size_t)(p - head);

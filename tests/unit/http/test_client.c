@@ -333,6 +333,7 @@ typedef struct res {
     bool has_x_test;
     size_t body_len;
     uint64_t total;
+    uint64_t discarded;
     char body[4096];
     hs_http_call_t *call;
     /* behaviour */
@@ -371,10 +372,14 @@ static void r_body(void *ctx, const char *data, size_t len)
     res_t *r = ctx;
     assert_int_equal(r->done, 0);
     r->bodies++;
+    r->total += len;
+    if (!data) { /* a discarding call: bytes dropped in the kernel */
+        r->discarded += len;
+        return;
+    }
     size_t room = sizeof(r->body) - r->body_len, k = len < room ? len : room;
     memcpy(r->body + r->body_len, data, k);
     r->body_len += k;
-    r->total += len;
     if (r->bodies == 1) r->first_len = len;
     if (r->pause_on_first_body && r->bodies == 1) {
         hs_http_call_pause(r->call, true);
@@ -1070,6 +1075,54 @@ static void test_pause_resume_large_body(void **state)
     assert_memory_equal(r.body, big, sizeof(r.body));
 }
 
+static int start_discarding(res_t *r, const char *target)
+{
+    hs_http_client_req_t req = {.method = HS_HTTP_GET, .target = {target, strlen(target)},
+                                .discard_body = true};
+    int rc = hs_http_client_request(C, UP, &req, &CBS, r, &r->call);
+    if (rc == 0) pending++;
+    return rc;
+}
+
+static void discard_then_hello(res_t *r)
+{
+    res_t *next = r + 1;
+    assert_int_equal(hs_http_client_request(C, UP,
+                                            &(hs_http_client_req_t){.method = HS_HTTP_GET,
+                                                                    .target = HS_STR_LIT("/hello")},
+                                            &CBS, next, &next->call),
+                     0);
+}
+
+/* A discarding call gets the whole length counted, most of it dropped in
+ * the kernel; the next response on the same connection is intact. */
+static void test_discard_body(void **state)
+{
+    (void)state;
+    res_t r[2] = {0};
+    r[0].then = discard_then_hello;
+    r[0].chain_left = 1;
+    uint64_t opened = counter("hs_upstream_connections_opened_total", NULL);
+    assert_int_equal(start_discarding(&r[0], "/big"), 0);
+    run();
+    assert_int_equal(r[0].status, 0);
+    assert_int_equal(r[0].total, sizeof(big));
+    assert_true(r[0].discarded > sizeof(big) - 8192); /* only the first read's bytes were copied */
+    assert_int_equal(r[0].body_len + r[0].discarded, sizeof(big));
+    assert_int_equal(r[1].status, 0);
+    assert_string_equal(r[1].body, "hello world");
+    assert_int_equal(counter("hs_upstream_connections_opened_total", NULL), opened + 1);
+    assert_int_equal(hs_http_client_idle(C), 1);
+
+    /* Chunked bodies are delivered as usual. */
+    res_t c = {0};
+    assert_int_equal(start_discarding(&c, "/chunked"), 0);
+    run();
+    assert_int_equal(c.status, 0);
+    assert_int_equal(c.discarded, 0);
+    assert_string_equal(c.body, "abcdefghij");
+}
+
 static void test_pause_blocks_delivery(void **state)
 {
     (void)state;
@@ -1422,6 +1475,7 @@ int main(void)
         T(test_expect_continue_final_first),
         T(test_head),
         T(test_pause_resume_large_body),
+        T(test_discard_body),
         T(test_pause_blocks_delivery),
         T(test_client_idle_timeout),
         T(test_stream_backpressure),
