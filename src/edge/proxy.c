@@ -1610,6 +1610,19 @@ static void on_request(hs_http_handler_t *self, hs_http_req_t *req)
     lookup_and_serve(p, r, NULL, true);
 }
 
+/* An object read from the disk tier: a small one goes back into memory; a
+ * large one stays in its file (sendfile) and keeps its variant key, which
+ * keys a revalidation shared with other threads as a memory copy's does. */
+static void disk_obj_place(proxy_t *p, hs_str_t key, hs_edge_obj_t *o, hs_str_t vary, hs_str_t sec)
+{
+    if (!o->body_in_file) {
+        hs_edge_mem_insert(p->mem, key, vary, sec, o);
+    } else if (sec.len && (o->sec = malloc(sec.len))) {
+        memcpy(o->sec, sec.base, sec.len);
+        o->sec_len = sec.len;
+    }
+}
+
 /* A disk read finished: its waiters look again (the object is now in
  * memory, or is passed to them directly when memory could not take it). */
 static void disk_read_done(void *arg, hs_edge_obj_t *o, hs_str_t vary, hs_str_t sec)
@@ -1621,8 +1634,7 @@ static void disk_read_done(void *arg, hs_edge_obj_t *o, hs_str_t vary, hs_str_t 
     fill_unlist(f);
     if (o) {
         hs_counter_inc(m_disk_reads);
-        if (!o->body_in_file) /* large bodies stay in their file (sendfile) */
-            hs_edge_mem_insert(p->mem, (hs_str_t){f->key, f->keylen}, vary, sec, o);
+        disk_obj_place(p, (hs_str_t){f->key, f->keylen}, o, vary, sec);
     }
     rq_t *r;
     while ((r = f->subs)) {
@@ -1701,8 +1713,7 @@ static void lookup_and_serve(proxy_t *p, rq_t *r, hs_edge_obj_t *cand, bool disk
             int rc = hs_edge_disk_open(p->disk, e, &o, &vary, &sec);
             if (rc == 0) {
                 hs_counter_inc(m_disk_reads);
-                if (!o->body_in_file) /* small: back into memory */
-                    hs_edge_mem_insert(p->mem, (hs_str_t){r->key, r->keylen}, vary, sec, o);
+                disk_obj_place(p, (hs_str_t){r->key, r->keylen}, o, vary, sec);
             } else if (rc == HS_EAGAIN) {
                 reading = fetch_disk(p, r, e); /* first use: checked on the pool */
             }
