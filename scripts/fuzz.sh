@@ -2,9 +2,11 @@
 # Builds the libFuzzer harnesses (clang, ASan + UBSan) in build-fuzz/ and runs
 # each one named on the command line (or every tests/fuzz/fuzz_*.c) for
 # FUZZ_SECONDS seconds (default 60), one after another, against a working
-# copy of its seed corpus (build-fuzz/corpus/<name>/; the checked-in corpus is
-# never written). Prints executions and whether it crashed; a crash input is
-# saved under tests/fuzz/crashes/. Exits non-zero if any fuzzer crashed.
+# copy of its seed corpus (build-fuzz/corpus/<name>/, kept between runs; a
+# FUZZ_RUNS run uses a fresh copy in build-fuzz/corpus-runs/<name>/; the
+# checked-in corpus is never written). Prints executions and whether it
+# crashed; a crash input is saved under tests/fuzz/crashes/. Exits non-zero
+# if any fuzzer crashed.
 #
 #   scripts/fuzz.sh                      # all, 60 s each
 #   FUZZ_SECONDS=600 scripts/fuzz.sh http_request
@@ -53,6 +55,13 @@ failed=0
 summary=""
 for n in $names; do
     work="$build/corpus/$n"
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        # A repeatable run starts from the checked-in corpus alone: inputs
+        # that earlier runs added to the working copy would change what it
+        # executes.
+        work="$build/corpus-runs/$n"
+        rm -rf "$work"
+    fi
     mkdir -p "$work"
     if [ -d "tests/fuzz/corpus/$n" ]; then
         cp -n "tests/fuzz/corpus/$n"/* "$work"/ 2>/dev/null || true
