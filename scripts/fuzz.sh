@@ -74,7 +74,12 @@ for n in $names; do
         dict="-dict=tests/fuzz/$prefix.dict"
     fi
     log="$build/fuzz-$n.log"
-    echo "== fuzz-$n: ${seconds}s, corpus $work ($(find "$work" -type f | wc -l) inputs)"
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+        budget="$FUZZ_RUNS runs, seed ${FUZZ_SEED:-1}"
+    else
+        budget="${seconds}s"
+    fi
+    echo "== fuzz-$n: $budget, corpus $work ($(find "$work" -type f | wc -l) inputs)"
     start=$(date +%s)
     rc=0
     # shellcheck disable=SC2086
