@@ -69,6 +69,7 @@ static void chunk_release(void *p)
 
 hs_counter_t *hs__edge_m_req[L_N], *hs__edge_m_bytes[L_N], *hs__edge_m_purged;
 static hs_counter_t *m_origin, *m_coalesced, *m_invalidated, *m_uncacheable, *m_disk_reads;
+static hs_counter_t *m_hits_memory, *m_hits_disk;
 static hs_histogram_t *m_origin_seconds;
 
 static void metrics_init(void)
@@ -94,6 +95,10 @@ static void metrics_init(void)
     hs__edge_m_purged = hs_counter("hs_edge_purged_total", NULL, "objects removed or marked stale by PURGE");
     m_disk_reads = hs_counter("hs_edge_disk_reads_total", NULL,
                               "disk-tier hits (files read back or sent)");
+    m_hits_memory = hs_counter("hs_edge_hits_total", "tier=\"memory\"",
+                               "fresh hits by the tier that held the object");
+    m_hits_disk = hs_counter("hs_edge_hits_total", "tier=\"disk\"",
+                             "fresh hits by the tier that held the object");
 }
 
 static uint64_t now_ns(void)
@@ -1687,12 +1692,14 @@ static bool fetch_disk(proxy_t *p, rq_t *r, hs_edge_obj_t *e)
 }
 
 /* GET and HEAD: memory, then disk, then the origin. cand: an object to use
- * instead of a memory lookup; disk_ok: the disk may be consulted. */
+ * instead of a memory lookup; disk_ok: the disk may be consulted (false:
+ * r waited on a disk read, so its hit is counted as the disk tier's). */
 static void lookup_and_serve(proxy_t *p, rq_t *r, hs_edge_obj_t *cand, bool disk_ok)
 {
     const hs_http_msg_t *m = &r->req->msg;
     uint64_t h = hash_key(r->key, r->keylen);
     hs_edge_obj_t *o = cand;
+    bool from_disk = !disk_ok; /* a waiter of a disk read looks again */
     if (o)
         hs_edge_obj_ref(o);
     else
@@ -1713,6 +1720,7 @@ static void lookup_and_serve(proxy_t *p, rq_t *r, hs_edge_obj_t *cand, bool disk
             int rc = hs_edge_disk_open(p->disk, e, &o, &vary, &sec);
             if (rc == 0) {
                 hs_counter_inc(m_disk_reads);
+                from_disk = true;
                 disk_obj_place(p, (hs_str_t){r->key, r->keylen}, o, vary, sec);
             } else if (rc == HS_EAGAIN) {
                 reading = fetch_disk(p, r, e); /* first use: checked on the pool */
@@ -1730,6 +1738,7 @@ static void lookup_and_serve(proxy_t *p, rq_t *r, hs_edge_obj_t *cand, bool disk
         bool bg = false;
         hs_edge_use_t use = hs_edge_reuse(&o->meta, &r->cc, hs__edge_wall(p), &bg);
         if (use == HS_EDGE_USE_FRESH) {
+            hs_counter_inc(from_disk ? m_hits_disk : m_hits_memory);
             hs__edge_serve_obj(r, o, L_HIT);
             hs_edge_obj_unref(o);
             return;

@@ -1106,6 +1106,8 @@ def metrics_count_by_x_cache():
     assert hit and float(hit[0].split()[-1]) >= 1, hit
     b = [ln for ln in m.splitlines() if ln.startswith('hs_edge_response_bytes_total{cache="HIT"}')]
     assert b and float(b[0].split()[-1]) >= 100, b
+    mh = [ln for ln in m.splitlines() if ln.startswith('hs_edge_hits_total{tier="memory"}')]
+    assert mh and float(mh[0].split()[-1]) >= 1, mh
     assert "hs_edge_origin_seconds" in m and "hs_edge_origin_requests_total" in m
 
 
@@ -1325,6 +1327,9 @@ def disk_serves_objects_evicted_from_memory():
         expect(r, 200, "HIT", ("%04d" % i).encode() * 1000)
         assert o.count("/d/%d" % i) == 1, (i, o.count("/d/%d" % i))
     assert metric(e, "hs_edge_disk_reads_total") > 0
+    # every hit is counted once, by the tier that held the object
+    mem, disk = metric(e, 'hs_edge_hits_total{tier="memory"}'), metric(e, 'hs_edge_hits_total{tier="disk"}')
+    assert disk > 0 and mem + disk == 30 == metric(e, 'hs_edge_requests_total{cache="HIT"}'), (mem, disk)
     # a Range from an object that came back from disk
     r = get(e, "/d/0", {"Range": "bytes=0-3"})
     assert r.status == 206 and r.body == b"0000"
