@@ -978,6 +978,12 @@ static void on_body(void *ctx, const char *data, size_t len)
         hs_edge_flight_end(f->flight, HS_E2BIG);
         f->flight = NULL;
     }
+    if (f->storing && f->clen >= 0 && f->len == (uint64_t)f->clen)
+        /* The last bytes: once a client may have the whole answer, a new
+         * request must not join this fetch (on this thread or another)
+         * in the moment before it is stored; it looks up the cache or
+         * fetches anew. */
+        fill_unlist(f);
     /* Several readers share one refcounted copy of the chunk instead of
      * each queueing its own (a herd of 1,000 waiters on a large object).
      * Only while storing: the server does not flush referenced bytes
