@@ -69,6 +69,12 @@ static hs_balance_pool_t *make_pool(const hs_config_t *cfg, const char *origins,
     return hs_balance_pool_new_list(&bo, origins, cfg->balance_fallback, err);
 }
 
+/* edge.body_dir refused (the directory, then the reason): said by the
+ * startup check and by a worker applying a reloaded configuration. */
+#define BODY_DIR_FAILED                                                                            \
+    "edge.body_dir %s: cannot create unlinked files there (%s); give a directory on ext4, xfs "  \
+    "or btrfs, or leave it empty for memfds"
+
 int hs_cmd_edge_open(const hs_config_t *cfg, const char *origins, bool admin, hs_cmd_edge_t *e)
 {
     /* Disk-tier reads allocate bodies on I/O-pool threads (their own malloc
@@ -91,10 +97,8 @@ int hs_cmd_edge_open(const hs_config_t *cfg, const char *origins, bool admin, hs
                     (long long)cfg->edge_memfd_max, cap);
     int err = hs_edge_body_dir_set(cfg->edge_body_dir);
     if (err < 0) {
-        fprintf(stderr,
-                "hyperscale edge: edge.body_dir %s: cannot create unlinked files there (%s); give a "
-                "directory on ext4, xfs or btrfs, or leave it empty for memfds\n",
-                cfg->edge_body_dir, hs_strerror(err));
+        fprintf(stderr, "hyperscale edge: " BODY_DIR_FAILED "\n", cfg->edge_body_dir,
+                hs_strerror(err));
         return HS_EINVAL;
     }
     e->pool = make_pool(cfg, origins, &err);
@@ -237,10 +241,7 @@ int hs_cmd_edge_check_body_dir(const hs_cli_t *cli)
 {
     int err = hs_edge_body_dir_set(cli->cfg.edge_body_dir);
     if (err < 0)
-        return hs_cli_fail(cli,
-                           "edge.body_dir %s: cannot create unlinked files there (%s); give a "
-                           "directory on ext4, xfs or btrfs, or leave it empty for memfds",
-                           cli->cfg.edge_body_dir, hs_strerror(err));
+        return hs_cli_fail(cli, BODY_DIR_FAILED, cli->cfg.edge_body_dir, hs_strerror(err));
     return 0;
 }
 
